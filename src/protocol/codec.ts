@@ -1,0 +1,376 @@
+// Primitive AMQP types over Buffers: a bounds-checked Reader and a growable Writer.
+import { isUtf8 } from 'node:buffer';
+import type { Decimal, FieldTable, FieldValue } from './field-table.js';
+
+/** Raised when a payload is shorter than its fields or a field is malformed. */
+export class DecodeError extends Error {}
+
+const TWO_32 = 0x100000000;
+
+function toNumber64(hi: number, lo: number, signed: boolean): number | bigint {
+  const value = (signed ? hi | 0 : hi) * TWO_32 + lo;
+  if (Number.isSafeInteger(value)) return value;
+  return signed ? (BigInt(hi | 0) << 32n) | BigInt(lo) : (BigInt(hi) << 32n) | BigInt(lo);
+}
+
+export class Reader {
+  constructor(
+    public buf: Buffer,
+    public pos = 0,
+    public end = buf.length,
+  ) {}
+
+  private need(n: number): void {
+    if (this.pos + n > this.end) throw new DecodeError('payload too short');
+  }
+
+  get remaining(): number {
+    return this.end - this.pos;
+  }
+
+  octet(): number {
+    this.need(1);
+    return this.buf[this.pos++];
+  }
+
+  short(): number {
+    this.need(2);
+    const v = this.buf.readUInt16BE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+
+  long(): number {
+    this.need(4);
+    const v = this.buf.readUInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  /** Unsigned 64 bits; values above 2^53 lose precision (delivery tags and timestamps never get there). */
+  longlong(): number {
+    this.need(8);
+    const v = this.buf.readUInt32BE(this.pos) * TWO_32 + this.buf.readUInt32BE(this.pos + 4);
+    this.pos += 8;
+    return v;
+  }
+
+  timestamp(): number {
+    return this.longlong();
+  }
+
+  shortstr(): string {
+    const len = this.octet();
+    this.need(len);
+    const s = this.buf.toString('utf8', this.pos, this.pos + len);
+    this.pos += len;
+    return s;
+  }
+
+  /** A slice of the payload, not a copy. */
+  longstr(): Buffer {
+    const len = this.long();
+    this.need(len);
+    const b = this.buf.subarray(this.pos, this.pos + len);
+    this.pos += len;
+    return b;
+  }
+
+  table(): FieldTable {
+    const len = this.long();
+    this.need(len);
+    const end = this.pos + len;
+    const table: FieldTable = Object.create(null);
+    while (this.pos < end) {
+      const key = this.shortstr();
+      table[key] = this.fieldValue();
+    }
+    if (this.pos !== end) throw new DecodeError('field table overruns its length');
+    return table;
+  }
+
+  private array(): FieldValue[] {
+    const len = this.long();
+    this.need(len);
+    const end = this.pos + len;
+    const values: FieldValue[] = [];
+    while (this.pos < end) values.push(this.fieldValue());
+    if (this.pos !== end) throw new DecodeError('field array overruns its length');
+    return values;
+  }
+
+  private bytes(n: number): Buffer {
+    this.need(n);
+    const b = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return b;
+  }
+
+  fieldValue(): FieldValue {
+    const type = this.octet();
+    const b = this.buf;
+    switch (type) {
+      case 0x74: // t
+        return { type: 't', value: this.octet() !== 0 };
+      case 0x62: // b
+        this.need(1);
+        return { type: 'b', value: b.readInt8(this.pos++) };
+      case 0x42: // B
+        return { type: 'B', value: this.octet() };
+      case 0x73: // s
+        this.need(2);
+        this.pos += 2;
+        return { type: 's', value: b.readInt16BE(this.pos - 2) };
+      case 0x75: // u
+        return { type: 'u', value: this.short() };
+      case 0x49: // I
+        this.need(4);
+        this.pos += 4;
+        return { type: 'I', value: b.readInt32BE(this.pos - 4) };
+      case 0x69: // i
+        return { type: 'i', value: this.long() };
+      case 0x6c: // l
+        this.need(8);
+        this.pos += 8;
+        return { type: 'l', value: toNumber64(b.readUInt32BE(this.pos - 8), b.readUInt32BE(this.pos - 4), true) };
+      case 0x54: // T
+        this.need(8);
+        this.pos += 8;
+        return { type: 'T', value: toNumber64(b.readUInt32BE(this.pos - 8), b.readUInt32BE(this.pos - 4), false) };
+      case 0x66: // f
+        this.need(4);
+        this.pos += 4;
+        return { type: 'f', value: b.readFloatBE(this.pos - 4) };
+      case 0x64: // d
+        this.need(8);
+        this.pos += 8;
+        return { type: 'd', value: b.readDoubleBE(this.pos - 8) };
+      case 0x44: {
+        // D
+        const scale = this.octet();
+        const value: Decimal = { scale, value: this.long() };
+        return { type: 'D', value };
+      }
+      case 0x53: {
+        // S: a UTF-8 string when it is one, else the raw bytes (RabbitMQ's longstr is binary)
+        const raw = this.bytes(this.long());
+        return { type: 'S', value: isUtf8(raw) ? raw.toString('utf8') : raw };
+      }
+      case 0x78: // x
+        return { type: 'x', value: this.bytes(this.long()) };
+      case 0x41: // A
+        return { type: 'A', value: this.array() };
+      case 0x46: // F
+        return { type: 'F', value: this.table() };
+      case 0x56: // V
+        return { type: 'V', value: null };
+      default:
+        throw new DecodeError(`unknown field type 0x${type.toString(16)}`);
+    }
+  }
+}
+
+/** Buffers at least this big are referenced by `ref()` rather than copied. */
+const REF_THRESHOLD = 2048;
+
+/**
+ * A growable output buffer. Bytes handed out by `take()` are never rewritten; `ref()` queues a large
+ * buffer by reference between the written bytes, and `drain()` returns everything in order.
+ */
+export class Writer {
+  buf: Buffer;
+  pos = 0;
+  /** Start of the bytes not yet taken. */
+  start = 0;
+  private queued: Buffer[] = [];
+
+  constructor(private readonly chunkSize = 16384) {
+    this.buf = Buffer.allocUnsafe(chunkSize);
+  }
+
+  /** Makes room for n more bytes, moving the untaken bytes into a new chunk if needed. */
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const pending = this.pos - this.start;
+    const next = Buffer.allocUnsafe(Math.max(this.chunkSize, (pending + n) * 2));
+    this.buf.copy(next, 0, this.start, this.pos);
+    this.buf = next;
+    this.start = 0;
+    this.pos = pending;
+  }
+
+  /** The bytes written since the last take; they stay valid while later writes go elsewhere. */
+  take(): Buffer {
+    const out = this.buf.subarray(this.start, this.pos);
+    this.start = this.pos;
+    return out;
+  }
+
+  /** Appends `b` without copying it when it is large; it must not change until drained and written. */
+  ref(b: Buffer): void {
+    if (b.length < REF_THRESHOLD) return this.bytes(b);
+    if (this.pos > this.start) this.queued.push(this.take());
+    this.queued.push(b);
+  }
+
+  /** Everything written since the last drain, in order, as a list of buffers. */
+  drain(): Buffer[] {
+    const out = this.queued;
+    if (this.pos > this.start) out.push(this.take());
+    this.queued = [];
+    return out;
+  }
+
+  /** Bytes waiting to be drained. */
+  get empty(): boolean {
+    return this.pos === this.start && this.queued.length === 0;
+  }
+
+  octet(v: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = v;
+  }
+
+  short(v: number): void {
+    this.ensure(2);
+    this.buf.writeUInt16BE(v, this.pos);
+    this.pos += 2;
+  }
+
+  long(v: number): void {
+    this.ensure(4);
+    this.buf.writeUInt32BE(v, this.pos);
+    this.pos += 4;
+  }
+
+  longlong(v: number | bigint): void {
+    this.ensure(8);
+    if (typeof v === 'bigint') this.buf.writeBigUInt64BE(BigInt.asUintN(64, v), this.pos);
+    else {
+      this.buf.writeUInt32BE(Math.floor(v / TWO_32) >>> 0, this.pos);
+      this.buf.writeUInt32BE(v >>> 0, this.pos + 4);
+    }
+    this.pos += 8;
+  }
+
+  timestamp(v: number | bigint): void {
+    this.longlong(v);
+  }
+
+  shortstr(s: string): void {
+    const len = Buffer.byteLength(s);
+    if (len > 255) throw new RangeError(`shortstr too long (${len} bytes)`);
+    this.ensure(1 + len);
+    this.buf[this.pos++] = len;
+    this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+
+  longstr(v: Buffer | string): void {
+    if (typeof v === 'string') {
+      const len = Buffer.byteLength(v);
+      this.ensure(4 + len);
+      this.buf.writeUInt32BE(len, this.pos);
+      this.pos += 4;
+      this.pos += this.buf.write(v, this.pos, 'utf8');
+    } else {
+      this.long(v.length);
+      this.bytes(v);
+    }
+  }
+
+  bytes(b: Buffer): void {
+    this.ensure(b.length);
+    b.copy(this.buf, this.pos);
+    this.pos += b.length;
+  }
+
+  table(t: FieldTable): void {
+    this.ensure(4);
+    // `ensure` may move the pending bytes to a new chunk: remember the length's place relative to start
+    const lenOffset = this.pos - this.start;
+    this.pos += 4;
+    for (const key of Object.keys(t)) {
+      this.shortstr(key);
+      this.fieldValue(t[key]);
+    }
+    this.patchLength(lenOffset);
+  }
+
+  /** Writes the byte count that follows a 4-byte length field at `lenOffset` (relative to start). */
+  patchLength(lenOffset: number): void {
+    const lenPos = this.start + lenOffset;
+    this.buf.writeUInt32BE(this.pos - lenPos - 4, lenPos);
+  }
+
+  fieldValue(f: FieldValue): void {
+    this.ensure(9);
+    this.buf[this.pos++] = f.type.charCodeAt(0);
+    const b = this.buf;
+    switch (f.type) {
+      case 't':
+        b[this.pos++] = f.value ? 1 : 0;
+        return;
+      case 'b':
+        b.writeInt8(f.value, this.pos++);
+        return;
+      case 'B':
+        b[this.pos++] = f.value;
+        return;
+      case 's':
+        b.writeInt16BE(f.value, this.pos);
+        this.pos += 2;
+        return;
+      case 'u':
+        b.writeUInt16BE(f.value, this.pos);
+        this.pos += 2;
+        return;
+      case 'I':
+        b.writeInt32BE(f.value, this.pos);
+        this.pos += 4;
+        return;
+      case 'i':
+        b.writeUInt32BE(f.value, this.pos);
+        this.pos += 4;
+        return;
+      case 'l':
+        b.writeBigInt64BE(BigInt(f.value), this.pos);
+        this.pos += 8;
+        return;
+      case 'T':
+        b.writeBigUInt64BE(BigInt(f.value), this.pos);
+        this.pos += 8;
+        return;
+      case 'f':
+        b.writeFloatBE(f.value, this.pos);
+        this.pos += 4;
+        return;
+      case 'd':
+        b.writeDoubleBE(f.value, this.pos);
+        this.pos += 8;
+        return;
+      case 'D':
+        b[this.pos++] = f.value.scale;
+        b.writeUInt32BE(f.value.value, this.pos);
+        this.pos += 4;
+        return;
+      case 'S':
+        this.longstr(f.value);
+        return;
+      case 'x':
+        this.longstr(f.value);
+        return;
+      case 'A': {
+        const lenOffset = this.pos - this.start;
+        this.pos += 4;
+        for (const v of f.value) this.fieldValue(v);
+        this.patchLength(lenOffset);
+        return;
+      }
+      case 'F':
+        this.table(f.value);
+        return;
+      case 'V':
+        return;
+    }
+  }
+}

@@ -1,0 +1,213 @@
+// One AMQP channel: its open/close life, content assembly (method, header, body frames) and the
+// dispatch of its methods.
+import { CONTENT_HEADER_PREFIX_SIZE, contentBodySize, methodKey } from '../protocol/frames.js';
+import {
+  ACCESS_REQUEST,
+  ACCESS_REQUEST_OK,
+  BASIC_PUBLISH,
+  BASIC_QOS,
+  BASIC_QOS_OK,
+  CHANNEL_CLOSE,
+  CHANNEL_CLOSE_OK,
+  CHANNEL_FLOW,
+  CHANNEL_FLOW_OK,
+  CHANNEL_OPEN,
+  CHANNEL_OPEN_OK,
+  CONTENT_CLASS_ID,
+  ClassId,
+  FRAME_HEADER,
+  FRAME_METHOD,
+  METHODS,
+  ReplyCode,
+  type Method,
+  type MethodArgs,
+  type MethodInfo,
+} from '../protocol/generated/spec.js';
+import type { Connection } from './connection.js';
+import { cannotDecodeDetail } from './erlang-format.js';
+import { AmqpError, UnknownMethod, amqpError, decodeMethodStrict, frameError, methodName, unexpectedNonMethod } from './errors.js';
+
+const enum State {
+  Open,
+  /** We sent channel.close and wait for close-ok; other frames are dropped. */
+  Closing,
+}
+
+const enum Content {
+  /** Not inside a content-bearing method. */
+  None,
+  Header,
+  Body,
+}
+
+export class Channel {
+  private state = State.Open;
+  private content = Content.None;
+  private contentMethod: Method | undefined;
+  private contentKey = 0;
+  private contentHeader: Buffer | undefined;
+  private bodySize = 0;
+  private bodyParts: Buffer[] = [];
+  private bodyReceived = 0;
+  /** channel.flow: whether the client lets us send deliveries. */
+  flowActive = true;
+
+  constructor(
+    readonly connection: Connection,
+    readonly id: number,
+  ) {}
+
+  open(): void {
+    this.connection.send(this.id, CHANNEL_OPEN_OK, { channelId: Buffer.alloc(0) });
+  }
+
+  /** Method, header and body frames of this channel (the connection has already vetted the frame type). */
+  onFrame(type: number, payload: Buffer): void {
+    if (this.state === State.Closing) return this.onFrameWhileClosing(type, payload);
+    if (type === FRAME_METHOD) return this.onMethodFrame(payload);
+    if (type === FRAME_HEADER) return this.onHeaderFrame(payload);
+    return this.onBodyFrame(payload);
+  }
+
+  /** While closing, RabbitMQ drops everything but close-ok, answers a crossing close, and refuses a re-open. */
+  private onFrameWhileClosing(type: number, payload: Buffer): void {
+    if (type !== FRAME_METHOD) return;
+    const method = decodeMethodStrict(payload);
+    if (method.id === CHANNEL_CLOSE_OK) this.connection.channelClosed(this.id);
+    else if (method.id === CHANNEL_CLOSE) this.connection.send(this.id, CHANNEL_CLOSE_OK, {});
+    else if (method.id === CHANNEL_OPEN) throw secondOpen();
+  }
+
+  private onMethodFrame(payload: Buffer): void {
+    if (payload.length < 4) throw frameError(FRAME_METHOD, payload, 'unknown_frame');
+    const key = methodKey(payload);
+    const info = METHODS.get(key);
+    if (info === undefined) throw new UnknownMethod(key);
+    if (this.content === Content.Header) throw unexpectedFrame('expected content header for class 60, got non content header frame instead', this.contentKey);
+    if (this.content === Content.Body) throw unexpectedFrame('expected content body, got non content body frame instead', this.contentKey);
+    const method = decodeMethodStrict(payload);
+    if (info.content) {
+      if (!info.sentByClient) throw unimplemented(key);
+      this.content = Content.Header;
+      this.contentMethod = method;
+      this.contentKey = key;
+      return;
+    }
+    this.onMethod(method, info);
+  }
+
+  private onHeaderFrame(payload: Buffer): void {
+    if (this.content === Content.None) throw unexpectedNonMethod();
+    if (this.content === Content.Body) throw unexpectedFrame('expected content body, got non content body frame instead', this.contentKey);
+    if (payload.length < CONTENT_HEADER_PREFIX_SIZE) {
+      throw amqpError(ReplyCode.FRAME_ERROR, cannotDecodeDetail(payload), this.contentKey);
+    }
+    const classId = payload.readUInt16BE(0);
+    if (classId !== CONTENT_CLASS_ID) {
+      throw unexpectedFrame(`expected content header for class ${CONTENT_CLASS_ID}, got one for class ${classId} instead`, this.contentKey);
+    }
+    this.contentHeader = payload;
+    this.bodySize = contentBodySize(payload);
+    this.bodyParts = [];
+    this.bodyReceived = 0;
+    if (this.bodySize === 0) return this.onContentComplete();
+    this.content = Content.Body;
+  }
+
+  private onBodyFrame(payload: Buffer): void {
+    if (this.content === Content.None) throw unexpectedNonMethod();
+    if (this.content === Content.Header) {
+      throw unexpectedFrame('expected content header for class 60, got non content header frame instead', this.contentKey);
+    }
+    this.bodyParts.push(payload);
+    this.bodyReceived += payload.length;
+    // RabbitMQ completes the content once the declared size is reached, keeping any overshoot
+    if (this.bodyReceived >= this.bodySize) this.onContentComplete();
+  }
+
+  private onContentComplete(): void {
+    this.content = Content.None;
+    const method = this.contentMethod as Extract<Method, { id: typeof BASIC_PUBLISH }>;
+    const header = this.contentHeader!;
+    const body = this.bodyParts.length === 1 ? this.bodyParts[0] : Buffer.concat(this.bodyParts);
+    this.contentMethod = undefined;
+    this.contentHeader = undefined;
+    this.bodyParts = [];
+    this.publish(method.args, header, body);
+  }
+
+  /** Routes a complete message (routing into queues comes with the messaging core). */
+  private publish(args: MethodArgs<typeof BASIC_PUBLISH>, _header: Buffer, _body: Buffer): void {
+    const vhost = this.connection.vhost!;
+    if (!vhost.exchange(args.exchange)) {
+      throw amqpError(ReplyCode.NOT_FOUND, `no exchange '${args.exchange}' in vhost '${vhost.name}'`, BASIC_PUBLISH);
+    }
+  }
+
+  private onMethod(method: Method, info: MethodInfo): void {
+    // methods only a server sends, and connection methods on a channel, are "unimplemented" for RabbitMQ
+    if (!info.sentByClient || info.classId === ClassId.CONNECTION) throw unimplemented(method.id);
+    switch (method.id) {
+      case CHANNEL_OPEN:
+        throw secondOpen();
+      case CHANNEL_CLOSE:
+        this.release();
+        this.connection.send(this.id, CHANNEL_CLOSE_OK, {});
+        this.connection.channelClosed(this.id);
+        return;
+      case CHANNEL_CLOSE_OK:
+        throw unimplemented(method.id);
+      case CHANNEL_FLOW:
+        if (!method.args.active) throw amqpError(ReplyCode.NOT_IMPLEMENTED, 'active=false', method.id);
+        this.connection.send(this.id, CHANNEL_FLOW_OK, { active: true });
+        return;
+      case ACCESS_REQUEST:
+        this.connection.send(this.id, ACCESS_REQUEST_OK, { ticket: 1 });
+        return;
+      case BASIC_QOS:
+        if (method.args.prefetchSize !== 0) {
+          throw amqpError(ReplyCode.NOT_IMPLEMENTED, `prefetch_size!=0 (${method.args.prefetchSize})`, method.id);
+        }
+        this.connection.send(this.id, BASIC_QOS_OK, {});
+        return;
+      default:
+        throw notImplemented(method.id);
+    }
+  }
+
+  /** Sends channel.close for a soft error; the id stays taken until the client's close-ok. */
+  closeWithError(err: AmqpError): void {
+    this.connection.logger.debug({ channel: this.id, code: err.code, text: err.text }, 'closing channel on error');
+    this.release();
+    this.state = State.Closing;
+    this.content = Content.None;
+    this.connection.send(this.id, CHANNEL_CLOSE, {
+      replyCode: err.code,
+      replyText: err.text,
+      classId: err.classId,
+      methodId: err.methodId,
+    });
+  }
+
+  /** Gives back what the channel holds in the broker (consumers, unacked messages). */
+  release(): void {
+    this.contentMethod = undefined;
+    this.bodyParts = [];
+  }
+}
+
+function secondOpen(): AmqpError {
+  return amqpError(ReplyCode.CHANNEL_ERROR, "second 'channel.open' seen", CHANNEL_OPEN);
+}
+
+function unimplemented(key: number): AmqpError {
+  return amqpError(ReplyCode.COMMAND_INVALID, 'unimplemented method', key);
+}
+
+function unexpectedFrame(detail: string, key: number): AmqpError {
+  return amqpError(ReplyCode.UNEXPECTED_FRAME, detail, key);
+}
+
+function notImplemented(key: number): AmqpError {
+  return amqpError(ReplyCode.NOT_IMPLEMENTED, `${methodName(key)} is not implemented yet`, key);
+}

@@ -1,0 +1,492 @@
+// One AMQP connection: the protocol header, the handshake (start, tune, open), heartbeats, the
+// channels, and closing, all as RabbitMQ does them.
+import type { Socket } from 'node:net';
+import type { Logger } from './logger.js';
+import type { Broker } from '../broker/broker.js';
+import type { VirtualHost } from '../broker/virtual-host.js';
+import { MECHANISMS, isMechanism, parseResponse } from '../auth/sasl.js';
+import type { User, UserStore } from '../auth/users.js';
+import { Writer } from '../protocol/codec.js';
+import type { FieldTable } from '../protocol/field-table.js';
+import { FRAME_OVERHEAD, FrameError, FrameParser, methodKey, heartbeatFrame, writeMethod, type FrameSink } from '../protocol/frames.js';
+import {
+  CHANNEL_OPEN,
+  CONNECTION_CLOSE,
+  CONNECTION_CLOSE_OK,
+  CONNECTION_OPEN,
+  CONNECTION_OPEN_OK,
+  CONNECTION_START,
+  CONNECTION_START_OK,
+  CONNECTION_TUNE,
+  CONNECTION_TUNE_OK,
+  CONNECTION_UPDATE_SECRET,
+  CONNECTION_UPDATE_SECRET_OK,
+  FRAME_BODY,
+  FRAME_HEADER,
+  FRAME_HEARTBEAT,
+  FRAME_METHOD,
+  FRAME_MIN_SIZE,
+  PROTOCOL_VERSION,
+  ReplyCode,
+  type Method,
+  type MethodArgs,
+} from '../protocol/generated/spec.js';
+import { Channel } from './channel.js';
+import type { ServerConfig } from './config.js';
+import { frameErrorDetail } from './erlang-format.js';
+import {
+  AmqpError,
+  UnknownMethod,
+  amqpError,
+  channelFrameError,
+  decodeMethodStrict,
+  frameError,
+  methodName,
+  unexpectedNonMethod,
+} from './errors.js';
+
+export interface ConnectionContext {
+  readonly broker: Broker;
+  readonly users: UserStore;
+  readonly config: ServerConfig;
+  readonly logger: Logger;
+  readonly serverProperties: FieldTable;
+  connectionClosed(connection: Connection): void;
+}
+
+const enum State {
+  /** Waiting for the 8-byte protocol header. */
+  Header,
+  /** connection.start sent, waiting for start-ok. */
+  Start,
+  /** connection.tune sent, waiting for tune-ok. */
+  Tune,
+  /** Tuned, waiting for connection.open. */
+  Open,
+  Running,
+  /** We sent connection.close and wait for close-ok; everything else is dropped. */
+  Closing,
+  Closed,
+}
+
+const PROTOCOL_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, PROTOCOL_VERSION.major, PROTOCOL_VERSION.minor, PROTOCOL_VERSION.revision]);
+/** RabbitMQ waits this long for close-ok after sending connection.close (and for the client to hang up after its own). */
+const CLOSING_TIMEOUT_MS = 30000;
+/** After a failed handshake or an unreadable frame RabbitMQ holds the socket this long, then resets it. */
+const SILENT_CLOSE_DELAY_MS = 3000;
+const EMPTY = Buffer.alloc(0);
+const HEARTBEAT_FRAME = heartbeatFrame();
+
+let nextConnectionId = 1;
+
+export class Connection implements FrameSink {
+  readonly id = nextConnectionId++;
+  readonly out = new Writer();
+  readonly logger: Logger;
+  private state = State.Header;
+  private header: Buffer | null = null;
+  private readonly parser: FrameParser;
+  private flushScheduled = false;
+  private readonly flushNow = () => this.flush();
+
+  channelMax = 0;
+  frameMax = FRAME_MIN_SIZE;
+  heartbeat = 0;
+  user: User | undefined;
+  vhost: VirtualHost | undefined;
+  clientProperties: FieldTable = Object.create(null);
+  private readonly channels = new Map<number, Channel>();
+
+  private handshakeTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private closeTimer: NodeJS.Timeout | undefined;
+  private receivedSinceBeat = false;
+  private sentSinceBeat = false;
+  private heartbeatTicks = 0;
+  private silentChecks = 0;
+
+  constructor(
+    readonly ctx: ConnectionContext,
+    readonly socket: Socket,
+  ) {
+    this.logger = ctx.logger.child({ connection: this.id, peer: `${socket.remoteAddress}:${socket.remotePort}` });
+    this.parser = new FrameParser(this, FRAME_MIN_SIZE);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => this.logger.debug({ err }, 'socket error'));
+    socket.on('close', () => this.onSocketClosed());
+    this.handshakeTimer = setTimeout(() => this.onHandshakeTimeout(), ctx.config.handshakeTimeoutMs);
+    this.handshakeTimer.unref();
+  }
+
+  // ---- input ----
+
+  private onData(chunk: Buffer): void {
+    this.receivedSinceBeat = true;
+    if (this.state === State.Header) {
+      chunk = this.readProtocolHeader(chunk);
+      if (chunk.length === 0) return;
+    }
+    try {
+      this.parser.push(chunk);
+    } catch (err) {
+      if (err instanceof FrameError) this.onFrameError(err);
+      else this.onInternalError(err);
+    }
+  }
+
+  /** Consumes the protocol header; returns the bytes after it. */
+  private readProtocolHeader(chunk: Buffer): Buffer {
+    const have = this.header ? Buffer.concat([this.header, chunk]) : chunk;
+    if (have.length < PROTOCOL_HEADER.length) {
+      this.header = have;
+      return EMPTY;
+    }
+    this.header = null;
+    if (!have.subarray(0, PROTOCOL_HEADER.length).equals(PROTOCOL_HEADER)) {
+      // RabbitMQ answers any other header with the one it speaks and hangs up
+      this.logger.info('unsupported protocol header');
+      this.enterClosed();
+      this.socket.end(PROTOCOL_HEADER);
+      return EMPTY;
+    }
+    this.state = State.Start;
+    this.send(0, CONNECTION_START, {
+      versionMajor: PROTOCOL_VERSION.major,
+      versionMinor: PROTOCOL_VERSION.minor,
+      serverProperties: this.ctx.serverProperties,
+      mechanisms: Buffer.from(MECHANISMS.join(' ')),
+      locales: Buffer.from('en_US'),
+    });
+    return have.subarray(PROTOCOL_HEADER.length);
+  }
+
+  onFrame(type: number, channel: number, payload: Buffer): void {
+    if (this.state >= State.Closing) return this.onFrameWhileClosing(type, channel, payload);
+    try {
+      if (this.state !== State.Running) this.onHandshakeFrame(type, channel, payload);
+      else if (channel === 0) this.onConnectionFrame(type, payload);
+      else this.onChannelFrame(type, channel, payload);
+    } catch (err) {
+      if (err instanceof AmqpError) this.onError(err, channel);
+      else if (err instanceof UnknownMethod) this.onUnknownMethod(err);
+      else this.onInternalError(err);
+    }
+  }
+
+  /** Once closing, only connection.close-ok (or a crossing connection.close) matters. */
+  private onFrameWhileClosing(type: number, channel: number, payload: Buffer): void {
+    if (this.state !== State.Closing || channel !== 0 || type !== FRAME_METHOD) return;
+    const key = methodKey(payload);
+    if (key === CONNECTION_CLOSE_OK) this.destroy();
+    else if (key === CONNECTION_CLOSE) this.send(0, CONNECTION_CLOSE_OK, {});
+  }
+
+  /** start-ok, tune-ok and open, in that order, and nothing else. */
+  private onHandshakeFrame(type: number, channel: number, payload: Buffer): void {
+    const expected = this.state === State.Start ? CONNECTION_START_OK : this.state === State.Tune ? CONNECTION_TUNE_OK : CONNECTION_OPEN;
+    if (channel !== 0 || type !== FRAME_METHOD || methodKey(payload) !== expected) {
+      if (type === FRAME_HEARTBEAT && channel === 0 && this.state === State.Open) return;
+      throw amqpError(
+        ReplyCode.COMMAND_INVALID,
+        `expected '${methodName(expected)}' during the handshake`,
+        type === FRAME_METHOD ? methodKey(payload) : 0,
+      );
+    }
+    const method = decodeMethodStrict(payload);
+    switch (method.id) {
+      case CONNECTION_START_OK:
+        return this.onStartOk(method.args);
+      case CONNECTION_TUNE_OK:
+        return this.onTuneOk(method.args);
+      case CONNECTION_OPEN:
+        return this.onOpen(method.args);
+    }
+  }
+
+  private onConnectionFrame(type: number, payload: Buffer): void {
+    switch (type) {
+      case FRAME_HEARTBEAT:
+        if (payload.length > 0) throw frameError(type, payload, 'unknown_frame');
+        return;
+      case FRAME_METHOD:
+        break;
+      case FRAME_HEADER:
+      case FRAME_BODY:
+        throw amqpError(ReplyCode.UNEXPECTED_FRAME, frameErrorDetail(type, payload));
+      default:
+        throw frameError(type, payload, 'unknown_frame');
+    }
+    const method = decodeMethodStrict(payload);
+    switch (method.id) {
+      case CONNECTION_CLOSE:
+        // RabbitMQ answers and then waits for the client to hang up
+        this.send(0, CONNECTION_CLOSE_OK, {});
+        this.enterClosed();
+        this.closeTimer = setTimeout(() => this.destroy(), CLOSING_TIMEOUT_MS);
+        return;
+      case CONNECTION_UPDATE_SECRET:
+        this.send(0, CONNECTION_UPDATE_SECRET_OK, {});
+        return;
+      default:
+        throw amqpError(ReplyCode.CHANNEL_ERROR, 'unexpected method in connection state running', method.id);
+    }
+  }
+
+  private onStartOk(args: MethodArgs<typeof CONNECTION_START_OK>): void {
+    this.clientProperties = args.clientProperties;
+    if (!isMechanism(args.mechanism)) {
+      throw amqpError(ReplyCode.COMMAND_INVALID, `unknown authentication mechanism '${args.mechanism}'`, CONNECTION_START_OK);
+    }
+    const credentials = parseResponse(args.mechanism, args.response);
+    if (!credentials) {
+      throw amqpError(ReplyCode.ACCESS_REFUSED, `malformed ${args.mechanism} response`, CONNECTION_START_OK);
+    }
+    const user = this.ctx.users.authenticate(credentials.username, credentials.password);
+    if (!user) return this.refuseLogin(args.mechanism, credentials.username);
+    this.user = user;
+    this.state = State.Tune;
+    const { channelMax, frameMax, heartbeat } = this.ctx.config;
+    this.send(0, CONNECTION_TUNE, { channelMax, frameMax, heartbeat });
+  }
+
+  /**
+   * A refused login: a client with authentication_failure_close gets a 403 connection.close; either way
+   * the socket is dropped a few seconds later (sooner if the client answers close-ok).
+   */
+  private refuseLogin(mechanism: string, username: string): void {
+    this.logger.warn({ user: username, mechanism }, 'login refused');
+    if (!this.hasCapability('authentication_failure_close')) return this.closeSilently();
+    this.send(0, CONNECTION_CLOSE, {
+      replyCode: ReplyCode.ACCESS_REFUSED,
+      replyText: `ACCESS_REFUSED - Login was refused using authentication mechanism ${mechanism}. For details see the broker logfile.`,
+      classId: 0,
+      methodId: 0,
+    });
+    this.enterClosing(SILENT_CLOSE_DELAY_MS);
+  }
+
+  private onTuneOk(args: MethodArgs<typeof CONNECTION_TUNE_OK>): void {
+    const { config } = this.ctx;
+    // 0 means "no limit", which is more than the server offered
+    if (args.frameMax < FRAME_MIN_SIZE || args.frameMax > config.frameMax) {
+      throw amqpError(ReplyCode.NOT_ALLOWED, `frame_max=${args.frameMax} outside ${FRAME_MIN_SIZE}..${config.frameMax}`, CONNECTION_TUNE_OK);
+    }
+    if (args.channelMax === 0 || args.channelMax > config.channelMax) {
+      throw amqpError(ReplyCode.NOT_ALLOWED, `channel_max=${args.channelMax} outside 1..${config.channelMax}`, CONNECTION_TUNE_OK);
+    }
+    this.channelMax = args.channelMax;
+    this.frameMax = args.frameMax;
+    this.parser.frameMax = args.frameMax;
+    this.heartbeat = args.heartbeat;
+    this.state = State.Open;
+    this.startHeartbeats();
+  }
+
+  private onOpen(args: MethodArgs<typeof CONNECTION_OPEN>): void {
+    const vhost = this.ctx.broker.vhost(args.virtualHost);
+    if (!vhost) {
+      throw amqpError(ReplyCode.NOT_ALLOWED, `vhost ${args.virtualHost} not found`, CONNECTION_OPEN);
+    }
+    this.vhost = vhost;
+    this.state = State.Running;
+    clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = undefined;
+    this.send(0, CONNECTION_OPEN_OK, { knownHosts: '' });
+    this.logger.info({ user: this.user?.name, vhost: vhost.name }, 'connection opened');
+  }
+
+  private onChannelFrame(type: number, id: number, payload: Buffer): void {
+    if (type !== FRAME_METHOD && type !== FRAME_HEADER && type !== FRAME_BODY) throw channelFrameError(type, payload);
+    const channel = this.channels.get(id);
+    if (channel) return channel.onFrame(type, payload);
+    // the first frame on a new id makes a channel, which must begin with channel.open
+    if (this.channels.size >= this.channelMax) {
+      throw amqpError(
+        ReplyCode.NOT_ALLOWED,
+        `number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${this.channelMax})`,
+      );
+    }
+    if (type !== FRAME_METHOD) throw unexpectedNonMethod();
+    const method = decodeMethodStrict(payload);
+    if (method.id !== CHANNEL_OPEN) throw amqpError(ReplyCode.CHANNEL_ERROR, `expected 'channel.open'`, method.id);
+    const opened = new Channel(this, id);
+    this.channels.set(id, opened);
+    opened.open();
+  }
+
+  /** A channel that has finished closing gives its id back. */
+  channelClosed(id: number): void {
+    this.channels.delete(id);
+  }
+
+  hasCapability(name: string): boolean {
+    const caps = this.clientProperties.capabilities;
+    return caps?.type === 'F' && caps.value[name]?.type === 't' && caps.value[name].value === true;
+  }
+
+  // ---- errors and closing ----
+
+  /**
+   * Soft errors close the channel they happened on; hard ones, and any on channel 0, the connection.
+   * Before connection.tune-ok RabbitMQ explains nothing: it waits a little and drops the socket.
+   */
+  private onError(err: AmqpError, channelId: number): void {
+    if (this.state < State.Open) {
+      this.logger.warn({ code: err.code, text: err.text }, 'handshake failed');
+      return this.closeSilently();
+    }
+    const channel = channelId === 0 ? undefined : this.channels.get(channelId);
+    if (channel && !err.hard) return channel.closeWithError(err);
+    this.closeWithError(err);
+  }
+
+  /** RabbitMQ's reader crashes on a method it has no decoder for: the socket is reset, nothing said. */
+  private onUnknownMethod(err: UnknownMethod): void {
+    this.logger.warn({ classId: err.key >>> 16, methodId: err.key & 0xffff }, 'unknown method');
+    this.destroy();
+  }
+
+  /** A frame the parser cannot get past: the close is sent, but nothing more is read. */
+  private onFrameError(err: FrameError): void {
+    const { type, size } = err.header;
+    const detail =
+      err.kind === 'too-large'
+        ? frameErrorDetail(type, EMPTY, ['frame_too_large', size, this.frameMax - FRAME_OVERHEAD])
+        : frameErrorDetail(type, err.payload, ['invalid_frame_end_marker', err.frameEnd]);
+    if (this.state < State.Open) return this.closeSilently();
+    this.sendClose(new AmqpError(ReplyCode.FRAME_ERROR, `FRAME_ERROR - ${detail}`), SILENT_CLOSE_DELAY_MS);
+  }
+
+  private onInternalError(err: unknown): void {
+    this.logger.error({ err }, 'internal error');
+    this.parser.stop();
+    if (this.state < State.Open) return this.closeSilently();
+    this.closeWithError(amqpError(ReplyCode.INTERNAL_ERROR, String((err as Error)?.message ?? err)));
+  }
+
+  /** Sends connection.close for a hard error and waits for close-ok (up to RabbitMQ's 30 s). */
+  closeWithError(err: AmqpError): void {
+    if (this.state >= State.Closing) return;
+    this.sendClose(err, CLOSING_TIMEOUT_MS);
+  }
+
+  private sendClose(err: AmqpError, timeoutMs: number): void {
+    this.logger.warn({ code: err.code, text: err.text }, 'closing connection on error');
+    this.send(0, CONNECTION_CLOSE, { replyCode: err.code, replyText: err.text, classId: err.classId, methodId: err.methodId });
+    this.enterClosing(timeoutMs);
+  }
+
+  /** Closes the connection on the broker's initiative (reply code 320 and the like). */
+  close(code: number, text: string): void {
+    this.closeWithError(new AmqpError(code, text));
+  }
+
+  private closeSilently(): void {
+    this.enterClosed();
+    this.closeTimer = setTimeout(() => this.destroy(), SILENT_CLOSE_DELAY_MS);
+  }
+
+  private enterClosing(timeoutMs: number): void {
+    this.releaseChannels();
+    this.state = State.Closing;
+    this.closeTimer = setTimeout(() => this.destroy(), timeoutMs);
+  }
+
+  private enterClosed(): void {
+    this.releaseChannels();
+    this.state = State.Closed;
+  }
+
+  private releaseChannels(): void {
+    for (const channel of this.channels.values()) channel.release();
+    this.channels.clear();
+    this.stopHeartbeats();
+    clearTimeout(this.handshakeTimer);
+    clearTimeout(this.closeTimer);
+  }
+
+  private onHandshakeTimeout(): void {
+    this.handshakeTimer = undefined;
+    this.logger.info('handshake timeout');
+    this.destroy();
+  }
+
+  /**
+   * Drops the socket with a reset, as RabbitMQ does whenever it gives up on a peer. Unsent output is
+   * discarded (Node turns a reset right after a write into an ordinary close).
+   */
+  destroy(): void {
+    this.enterClosed();
+    this.parser.stop();
+    if (!this.socket.destroyed) this.socket.resetAndDestroy();
+  }
+
+  private onSocketClosed(): void {
+    this.enterClosed();
+    this.parser.stop();
+    this.ctx.connectionClosed(this);
+  }
+
+  // ---- heartbeats ----
+
+  /** One timer at half the interval: it sends when we were quiet, and checks the peer every other tick. */
+  private startHeartbeats(): void {
+    if (this.heartbeat === 0) return;
+    this.heartbeatTimer = setInterval(() => this.onHeartbeatTick(), (this.heartbeat * 1000) / 2);
+  }
+
+  private stopHeartbeats(): void {
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+  }
+
+  /** Like RabbitMQ: a heartbeat after half an interval of silence from us; a peer silent for two checks is dropped. */
+  private onHeartbeatTick(): void {
+    if ((this.heartbeatTicks++ & 1) === 1) {
+      if (this.receivedSinceBeat) {
+        this.silentChecks = 0;
+        this.receivedSinceBeat = false;
+      } else if (++this.silentChecks >= 2) {
+        this.logger.warn({ timeout: this.heartbeat }, 'missed heartbeats from client');
+        return this.destroy();
+      }
+    }
+    // the heartbeat itself does not count as traffic: a quiet server beats every half interval
+    if (!this.sentSinceBeat && this.out.empty) this.socket.write(HEARTBEAT_FRAME);
+    this.sentSinceBeat = false;
+  }
+
+  // ---- output ----
+
+  send<K extends Method['id']>(channel: number, id: K, args: Partial<MethodArgs<K>>): void {
+    writeMethod(this.out, channel, id, args);
+    this.scheduleFlush();
+  }
+
+  scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(this.flushNow);
+  }
+
+  /** Writes everything queued in one go (a single writev for several buffers). */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.out.empty || this.socket.destroyed) return;
+    const buffers = this.out.drain();
+    this.sentSinceBeat = true;
+    if (buffers.length === 1) {
+      this.socket.write(buffers[0]);
+      return;
+    }
+    this.socket.cork();
+    for (const b of buffers) this.socket.write(b);
+    this.socket.uncork();
+  }
+
+  get isRunning(): boolean {
+    return this.state === State.Running;
+  }
+
+}

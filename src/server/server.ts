@@ -1,0 +1,100 @@
+// The TCP listener: accepts sockets and hands each to a Connection.
+import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import { platform } from 'node:os';
+import type { Logger } from './logger.js';
+import { Broker } from '../broker/broker.js';
+import { UserStore } from '../auth/users.js';
+import { toFieldTable, type FieldTable } from '../protocol/field-table.js';
+import { defaultConfig, WARREN_VERSION, type ServerConfig } from './config.js';
+import { Connection, type ConnectionContext } from './connection.js';
+
+export interface ServerOptions {
+  logger: Logger;
+  config?: Partial<ServerConfig>;
+  broker?: Broker;
+  users?: UserStore;
+}
+
+/** connection.start's server-properties: RabbitMQ's keys, with Warren named in platform and information. */
+function serverProperties(config: ServerConfig): FieldTable {
+  return toFieldTable({
+    capabilities: {
+      publisher_confirms: true,
+      exchange_exchange_bindings: true,
+      'basic.nack': true,
+      consumer_cancel_notify: true,
+      'connection.blocked': true,
+      consumer_priorities: true,
+      authentication_failure_close: true,
+      per_consumer_qos: true,
+      direct_reply_to: true,
+    },
+    cluster_name: config.clusterName,
+    copyright: 'Copyright (c) 2007-2022 VMware, Inc. or its affiliates.',
+    information: `Warren ${WARREN_VERSION}, an AMQP 0-9-1 broker for Node.js following RabbitMQ ${config.rabbitmqVersion}`,
+    platform: `Node.js ${process.version} (${platform()}) / Warren ${WARREN_VERSION}`,
+    product: config.product,
+    version: config.rabbitmqVersion,
+  });
+}
+
+export class Server implements ConnectionContext {
+  readonly broker: Broker;
+  readonly users: UserStore;
+  readonly config: ServerConfig;
+  /** Replaceable: the CLI listens first and plugs pino in afterwards. */
+  logger: Logger;
+  readonly serverProperties: FieldTable;
+  readonly connections = new Set<Connection>();
+  private readonly net: NetServer;
+
+  constructor(options: ServerOptions) {
+    this.logger = options.logger;
+    this.config = { ...defaultConfig(), ...options.config };
+    this.broker = options.broker ?? new Broker();
+    this.users = options.users ?? defaultUsers();
+    this.serverProperties = serverProperties(this.config);
+    this.net = createServer({ noDelay: true }, (socket: Socket) => this.connections.add(new Connection(this, socket)));
+    this.net.on('error', (err) => this.logger.error({ err }, 'listener error'));
+  }
+
+  listen(port: number, host: string): Promise<{ host: string; port: number }> {
+    return new Promise((resolve, reject) => {
+      this.net.once('error', reject);
+      this.net.listen(port, host, () => {
+        this.net.off('error', reject);
+        const addr = this.net.address();
+        if (addr === null || typeof addr === 'string') return reject(new Error('listener has no TCP address'));
+        resolve({ host: addr.address, port: addr.port });
+      });
+    });
+  }
+
+  connectionClosed(connection: Connection): void {
+    this.connections.delete(connection);
+  }
+
+  /** Stops accepting, closes every connection with 320 CONNECTION_FORCED, and waits for the sockets to go. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.net.close(() => resolve()));
+    for (const c of this.connections) {
+      if (c.isRunning) c.close(320, 'CONNECTION_FORCED - broker forced connection closure with reason \'shutdown\'');
+      else c.destroy();
+    }
+    const deadline = setTimeout(() => {
+      for (const c of this.connections) c.destroy();
+    }, 1000);
+    const sockets = [...this.connections].map(
+      (c) => new Promise<void>((resolve) => (c.socket.destroyed ? resolve() : c.socket.once('close', () => resolve()))),
+    );
+    await Promise.all(sockets);
+    clearTimeout(deadline);
+    await closed;
+  }
+}
+
+export function defaultUsers(): UserStore {
+  const users = new UserStore();
+  users.add('guest', 'guest', ['administrator']);
+  return users;
+}
