@@ -1,14 +1,10 @@
-// A virtual host: a namespace of exchanges, queues and bindings.
-
-export type ExchangeType = 'direct' | 'fanout' | 'topic' | 'headers';
-
-export interface Exchange {
-  readonly name: string;
-  readonly type: ExchangeType;
-  readonly durable: boolean;
-  readonly autoDelete: boolean;
-  readonly internal: boolean;
-}
+// A virtual host: its exchanges, queues and bindings, declared, deleted and routed through as RabbitMQ does.
+import { randomBytes } from 'node:crypto';
+import { FIELD_TYPE_NAMES, type FieldTable, type FieldValue } from '../protocol/field-table.js';
+import { accessRefused, commandInvalid, notFound, preconditionFailed, resourceLocked } from './errors.js';
+import { EXCHANGE_TYPES, bindingId, createExchange, type Binding, type Destination, type Exchange, type ExchangeType } from './exchange.js';
+import type { Message } from './message.js';
+import { Queue } from './queue.js';
 
 /** The exchanges every vhost has: the default one and RabbitMQ's amq.* set. */
 const PREDECLARED: readonly [string, ExchangeType, boolean][] = [
@@ -21,16 +17,274 @@ const PREDECLARED: readonly [string, ExchangeType, boolean][] = [
   ['amq.rabbitmq.trace', 'topic', true],
 ];
 
+/** Queue arguments RabbitMQ compares when a queue is declared again. */
+const EQUIVALENT_QUEUE_ARGS = [
+  'x-expires', 'x-message-ttl', 'x-dead-letter-exchange', 'x-dead-letter-routing-key', 'x-max-length', 'x-max-length-bytes',
+  'x-max-in-memory-length', 'x-max-in-memory-bytes', 'x-max-priority', 'x-overflow', 'x-queue-mode', 'x-single-active-consumer',
+  'x-queue-type', 'x-queue-master-locator', 'x-quorum-initial-group-size', 'x-delivery-limit',
+];
+
+export interface ExchangeDeclare {
+  name: string;
+  type: string;
+  passive: boolean;
+  durable: boolean;
+  autoDelete: boolean;
+  internal: boolean;
+  args: FieldTable;
+}
+
+export interface QueueDeclare {
+  name: string;
+  passive: boolean;
+  durable: boolean;
+  exclusive: boolean;
+  autoDelete: boolean;
+  args: FieldTable;
+  /** The declaring connection (owner of exclusive queues). */
+  owner: object;
+}
+
+/** RabbitMQ's 22-character URL-safe base64 of 128 random bits, as in amq.gen-… and amq.ctag-… names. */
+export function generatedName(prefix: string): string {
+  return `${prefix}-${randomBytes(16).toString('base64url')}`;
+}
+
 export class VirtualHost {
-  private readonly exchanges = new Map<string, Exchange>();
+  readonly exchanges = new Map<string, Exchange>();
+  readonly queues = new Map<string, Queue>();
 
   constructor(readonly name: string) {
     for (const [exchangeName, type, internal] of PREDECLARED) {
-      this.exchanges.set(exchangeName, { name: exchangeName, type, durable: true, autoDelete: false, internal });
+      this.exchanges.set(exchangeName, createExchange(exchangeName, type, { durable: true, autoDelete: false, internal, args: {} }));
     }
+  }
+
+  private describe(kind: 'exchange' | 'queue', name: string): string {
+    return `${kind} '${name}' in vhost '${this.name}'`;
   }
 
   exchange(name: string): Exchange | undefined {
     return this.exchanges.get(name);
+  }
+
+  /** The exchange, or 404 as RabbitMQ words it. */
+  existingExchange(name: string): Exchange {
+    const e = this.exchanges.get(name);
+    if (!e) throw notFound(`no ${this.describe('exchange', name)}`);
+    return e;
+  }
+
+  // ---- exchanges ----
+
+  declareExchange(d: ExchangeDeclare): Exchange {
+    if (d.name === '') throw accessRefused('operation not permitted on the default exchange');
+    if (d.passive) return this.existingExchange(d.name);
+    if (!(EXCHANGE_TYPES as readonly string[]).includes(d.type)) throw commandInvalid(`invalid exchange type '${d.type}'`);
+    const existing = this.exchanges.get(d.name);
+    if (existing) {
+      this.assertExchangeEquivalent(existing, d);
+      return existing;
+    }
+    if (d.name.startsWith('amq.')) throw accessRefused(`exchange name '${d.name}' contains reserved prefix 'amq.*'`);
+    const e = createExchange(d.name, d.type as ExchangeType, { durable: d.durable, autoDelete: d.autoDelete, internal: d.internal, args: d.args });
+    this.exchanges.set(d.name, e);
+    return e;
+  }
+
+  private assertExchangeEquivalent(e: Exchange, d: ExchangeDeclare): void {
+    const what = this.describe('exchange', e.name);
+    assertField(what, 'type', e.type, d.type);
+    assertField(what, 'durable', e.options.durable, d.durable);
+    assertField(what, 'auto_delete', e.options.autoDelete, d.autoDelete);
+    assertField(what, 'internal', e.options.internal, d.internal);
+    assertArgs(what, e.options.args, d.args, ['alternate-exchange']);
+  }
+
+  deleteExchange(name: string, ifUnused: boolean): void {
+    if (name === '') throw accessRefused('operation not permitted on the default exchange');
+    if (name.startsWith('amq.')) throw accessRefused(`deletion of system exchange '${name}' in vhost '${this.name}' not allowed`);
+    const e = this.exchanges.get(name);
+    if (!e) return;
+    if (ifUnused && e.bindings.size > 0) throw preconditionFailed(`${this.describe('exchange', name)} in use`);
+    this.removeExchange(e);
+  }
+
+  private removeExchange(e: Exchange): void {
+    this.exchanges.delete(e.name);
+    for (const b of [...e.bindings.values()]) this.dropBinding(b);
+    for (const b of [...e.incoming]) this.dropBinding(b);
+  }
+
+  // ---- queues ----
+
+  declareQueue(d: QueueDeclare): Queue {
+    if (d.passive) {
+      const q = this.queues.get(d.name);
+      if (!q) throw notFound(`no ${this.describe('queue', d.name)}`);
+      this.assertAccess(q, d.owner);
+      return q;
+    }
+    const name = d.name === '' ? generatedName('amq.gen') : d.name;
+    const existing = this.queues.get(name);
+    if (existing) {
+      this.assertAccess(existing, d.owner);
+      this.assertQueueEquivalent(existing, d);
+      return existing;
+    }
+    if (d.name.startsWith('amq.')) throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
+    const q = new Queue(this.name, name, { durable: d.durable, autoDelete: d.autoDelete, owner: d.exclusive ? d.owner : undefined, args: d.args }, (gone) =>
+      this.removeQueue(gone),
+    );
+    this.queues.set(name, q);
+    return q;
+  }
+
+  private assertQueueEquivalent(q: Queue, d: QueueDeclare): void {
+    const what = this.describe('queue', q.name);
+    assertField(what, 'durable', q.options.durable, d.durable);
+    assertField(what, 'auto_delete', q.options.autoDelete, d.autoDelete);
+    assertArgs(what, q.options.args, d.args, EQUIVALENT_QUEUE_ARGS);
+  }
+
+  /** An exclusive queue is only for the connection that declared it. */
+  assertAccess(q: Queue, owner: object): void {
+    if (q.options.owner !== undefined && q.options.owner !== owner) {
+      throw resourceLocked(
+        `cannot obtain exclusive access to locked ${this.describe('queue', q.name)}. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
+      );
+    }
+  }
+
+  /** The queue for a method that needs one, or 404. */
+  existingQueue(name: string, owner: object): Queue {
+    const q = this.queues.get(name);
+    if (!q) throw notFound(`no ${this.describe('queue', name)}`);
+    this.assertAccess(q, owner);
+    return q;
+  }
+
+  deleteQueue(name: string, owner: object, ifUnused: boolean, ifEmpty: boolean): number {
+    const q = this.queues.get(name);
+    if (!q) return 0;
+    this.assertAccess(q, owner);
+    if (ifUnused && q.consumerCount > 0) throw preconditionFailed(`${this.describe('queue', name)} in use`);
+    if (ifEmpty && q.messageCount > 0) throw preconditionFailed(`${this.describe('queue', name)} not empty`);
+    const count = q.messageCount;
+    this.removeQueue(q);
+    return count;
+  }
+
+  private removeQueue(q: Queue): void {
+    if (q.deleted) return;
+    q.deleted = true;
+    this.queues.delete(q.name);
+    for (const b of [...q.bindings]) this.dropBinding(b);
+    for (const c of [...q.consumers]) c.queueDeleted(q);
+    q.purge();
+  }
+
+  /** Deletes the exclusive queues of a connection that has closed. */
+  connectionClosed(owner: object): void {
+    for (const q of [...this.queues.values()]) if (q.options.owner === owner) this.removeQueue(q);
+  }
+
+  // ---- bindings ----
+
+  bind(source: Exchange, destination: Destination, routingKey: string, args: FieldTable): void {
+    if (source.name === '' || (destination.kind === 'exchange' && destination.name === '')) {
+      throw accessRefused('operation not permitted on the default exchange');
+    }
+    const b: Binding = { source, destination, routingKey, args, id: bindingId(destination, routingKey, args) };
+    if (!source.bind(b)) return;
+    if (destination.kind === 'queue') destination.bindings.add(b);
+    else destination.incoming.add(b);
+  }
+
+  unbind(source: Exchange, destination: Destination, routingKey: string, args: FieldTable): void {
+    if (source.name === '' || (destination.kind === 'exchange' && destination.name === '')) {
+      throw accessRefused('operation not permitted on the default exchange');
+    }
+    const b = source.bindings.get(bindingId(destination, routingKey, args));
+    if (b) this.dropBinding(b);
+  }
+
+  /** Removes a binding from both ends; an auto-delete source goes with its last binding. */
+  private dropBinding(b: Binding): void {
+    b.source.unbind(b.id);
+    if (b.destination.kind === 'queue') b.destination.bindings.delete(b);
+    else b.destination.incoming.delete(b);
+    const src = b.source;
+    if (src.options.autoDelete && src.bindings.size === 0 && this.exchanges.get(src.name) === src) this.removeExchange(src);
+  }
+
+  // ---- routing ----
+
+  /**
+   * The queues a message published to `exchange` reaches: bindings followed through exchanges (each
+   * exchange visited once, so cycles end), and the alternate exchange when nothing matched.
+   */
+  route(exchange: Exchange, message: Message): Set<Queue> {
+    const queues = new Set<Queue>();
+    if (exchange.name === '') {
+      const q = this.queues.get(message.routingKey);
+      if (q) queues.add(q);
+      return queues;
+    }
+    this.routeInto(exchange, message, queues, new Set());
+    return queues;
+  }
+
+  private routeInto(exchange: Exchange, message: Message, queues: Set<Queue>, visited: Set<Exchange>): void {
+    visited.add(exchange);
+    const matched = new Set<Binding>();
+    exchange.match(message, matched);
+    const before = queues.size;
+    for (const b of matched) {
+      const d = b.destination;
+      if (d.kind === 'queue') queues.add(d);
+      else if (!visited.has(d)) this.routeInto(d, message, queues, visited);
+    }
+    if (queues.size === before) {
+      const aeName = exchange.alternateExchange;
+      const ae = aeName === undefined ? undefined : this.exchanges.get(aeName);
+      if (ae && !visited.has(ae)) this.routeInto(ae, message, queues, visited);
+    }
+  }
+}
+
+// ---- equivalence checks, with RabbitMQ's texts ----
+
+function assertField(what: string, key: string, current: unknown, received: unknown): void {
+  if (current !== received) {
+    throw preconditionFailed(`inequivalent arg '${key}' for ${what}: received '${String(received)}' but current is '${String(current)}'`);
+  }
+}
+
+function describeArg(f: FieldValue | undefined): string {
+  if (f === undefined) return 'none';
+  return `the value '${plain(f)}' of type '${FIELD_TYPE_NAMES[f.type]}'`;
+}
+
+function plain(f: FieldValue): string {
+  return Buffer.isBuffer(f.value) ? f.value.toString('utf8') : String(f.value);
+}
+
+/** Integer types are interchangeable, as are the two string types, when RabbitMQ compares arguments. */
+function compatible(a: FieldValue, b: FieldValue): boolean {
+  const cls = (t: string) => ('bBsuIil'.includes(t) ? 'int' : t);
+  return cls(a.type) === cls(b.type);
+}
+
+function assertArgs(what: string, current: FieldTable, received: FieldTable, keys: readonly string[]): void {
+  for (const key of keys) {
+    const c = current[key];
+    const r = received[key];
+    if (c === undefined && r === undefined) continue;
+    if (c !== undefined && r !== undefined) {
+      if (compatible(c, r) && plain(c) === plain(r)) continue;
+      throw preconditionFailed(`inequivalent arg '${key}' for ${what}: received '${plain(r)}' but current is '${plain(c)}'`);
+    }
+    throw preconditionFailed(`inequivalent arg '${key}' for ${what}: received ${describeArg(r)} but current is ${describeArg(c)}`);
   }
 }

@@ -5,8 +5,6 @@ import {
   ACCESS_REQUEST,
   ACCESS_REQUEST_OK,
   BASIC_PUBLISH,
-  BASIC_QOS,
-  BASIC_QOS_OK,
   CHANNEL_CLOSE,
   CHANNEL_CLOSE_OK,
   CHANNEL_FLOW,
@@ -20,12 +18,13 @@ import {
   METHODS,
   ReplyCode,
   type Method,
-  type MethodArgs,
   type MethodInfo,
 } from '../protocol/generated/spec.js';
 import type { Connection } from './connection.js';
 import { cannotDecodeDetail } from './erlang-format.js';
-import { AmqpError, UnknownMethod, amqpError, decodeMethodStrict, frameError, methodName, unexpectedNonMethod } from './errors.js';
+import { BrokerError } from '../broker/errors.js';
+import { AmqpError, UnknownMethod, amqpError, decodeMethodStrict, frameError, unexpectedNonMethod } from './errors.js';
+import { Messaging } from './messaging.js';
 
 const enum State {
   Open,
@@ -49,13 +48,14 @@ export class Channel {
   private bodySize = 0;
   private bodyParts: Buffer[] = [];
   private bodyReceived = 0;
-  /** channel.flow: whether the client lets us send deliveries. */
-  flowActive = true;
+  private readonly messaging: Messaging;
 
   constructor(
     readonly connection: Connection,
     readonly id: number,
-  ) {}
+  ) {
+    this.messaging = new Messaging(connection, id);
+  }
 
   open(): void {
     this.connection.send(this.id, CHANNEL_OPEN_OK, { channelId: Buffer.alloc(0) });
@@ -128,20 +128,14 @@ export class Channel {
   private onContentComplete(): void {
     this.content = Content.None;
     const method = this.contentMethod as Extract<Method, { id: typeof BASIC_PUBLISH }>;
-    const header = this.contentHeader!;
-    const body = this.bodyParts.length === 1 ? this.bodyParts[0] : Buffer.concat(this.bodyParts);
+    const body = this.bodyParts.length === 1 ? this.bodyParts[0] : Buffer.concat(this.bodyParts, this.bodyReceived);
+    // RabbitMQ keeps a body that overshoots the declared size; the header then tells the real size
+    let header = this.contentHeader!;
+    if (body.length !== this.bodySize) header = withBodySize(header, body.length);
     this.contentMethod = undefined;
     this.contentHeader = undefined;
     this.bodyParts = [];
-    this.publish(method.args, header, body);
-  }
-
-  /** Routes a complete message (routing into queues comes with the messaging core). */
-  private publish(args: MethodArgs<typeof BASIC_PUBLISH>, _header: Buffer, _body: Buffer): void {
-    const vhost = this.connection.vhost!;
-    if (!vhost.exchange(args.exchange)) {
-      throw amqpError(ReplyCode.NOT_FOUND, `no exchange '${args.exchange}' in vhost '${vhost.name}'`, BASIC_PUBLISH);
-    }
+    this.guard(BASIC_PUBLISH, () => this.messaging.publish(method.args, header, body));
   }
 
   private onMethod(method: Method, info: MethodInfo): void {
@@ -164,14 +158,18 @@ export class Channel {
       case ACCESS_REQUEST:
         this.connection.send(this.id, ACCESS_REQUEST_OK, { ticket: 1 });
         return;
-      case BASIC_QOS:
-        if (method.args.prefetchSize !== 0) {
-          throw amqpError(ReplyCode.NOT_IMPLEMENTED, `prefetch_size!=0 (${method.args.prefetchSize})`, method.id);
-        }
-        this.connection.send(this.id, BASIC_QOS_OK, {});
-        return;
       default:
-        throw notImplemented(method.id);
+        this.guard(method.id, () => this.messaging.handle(method));
+    }
+  }
+
+  /** Runs a broker operation, turning its errors into protocol errors that name the method. */
+  private guard(key: number, run: () => void): void {
+    try {
+      run();
+    } catch (err) {
+      if (err instanceof BrokerError) throw new AmqpError(err.code, err.text, key);
+      throw err;
     }
   }
 
@@ -196,6 +194,14 @@ export class Channel {
   }
 }
 
+/** A copy of a content header payload with another body size. */
+function withBodySize(header: Buffer, size: number): Buffer {
+  const copy = Buffer.from(header);
+  copy.writeUInt32BE(Math.floor(size / 0x100000000), 4);
+  copy.writeUInt32BE(size >>> 0, 8);
+  return copy;
+}
+
 function secondOpen(): AmqpError {
   return amqpError(ReplyCode.CHANNEL_ERROR, "second 'channel.open' seen", CHANNEL_OPEN);
 }
@@ -208,6 +214,3 @@ function unexpectedFrame(detail: string, key: number): AmqpError {
   return amqpError(ReplyCode.UNEXPECTED_FRAME, detail, key);
 }
 
-function notImplemented(key: number): AmqpError {
-  return amqpError(ReplyCode.NOT_IMPLEMENTED, `${methodName(key)} is not implemented yet`, key);
-}

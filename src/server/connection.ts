@@ -10,6 +10,7 @@ import { Writer } from '../protocol/codec.js';
 import type { FieldTable } from '../protocol/field-table.js';
 import { FRAME_OVERHEAD, FrameError, FrameParser, methodKey, heartbeatFrame, writeMethod, type FrameSink } from '../protocol/frames.js';
 import {
+  BASIC_ACK,
   CHANNEL_OPEN,
   CONNECTION_CLOSE,
   CONNECTION_CLOSE_OK,
@@ -401,6 +402,7 @@ export class Connection implements FrameSink {
   private releaseChannels(): void {
     for (const channel of this.channels.values()) channel.release();
     this.channels.clear();
+    this.vhost?.connectionClosed(this);
     this.stopHeartbeats();
     clearTimeout(this.handshakeTimer);
     clearTimeout(this.closeTimer);
@@ -462,6 +464,11 @@ export class Connection implements FrameSink {
   send<K extends Method['id']>(channel: number, id: K, args: Partial<MethodArgs<K>>): void {
     writeMethod(this.out, channel, id, args);
     this.scheduleFlush();
+  }
+
+  /** A publisher confirm for one message. */
+  sendConfirm(channel: number, tag: number): void {
+    this.send(channel, BASIC_ACK, { deliveryTag: tag, multiple: false });
   }
 
   scheduleFlush(): void {

@@ -1,0 +1,24 @@
+// Errors the broker raises; the channel turns them into channel.close or connection.close.
+import { REPLY_NAMES, ReplyCode } from '../protocol/generated/spec.js';
+
+export class BrokerError extends Error {
+  constructor(
+    readonly code: number,
+    /** The whole reply text, "<CODE_NAME> - <detail>". */
+    readonly text: string,
+  ) {
+    super(text);
+  }
+}
+
+function error(code: number, detail: string): BrokerError {
+  return new BrokerError(code, `${REPLY_NAMES[code]} - ${detail}`);
+}
+
+export const notFound = (detail: string) => error(ReplyCode.NOT_FOUND, detail);
+export const accessRefused = (detail: string) => error(ReplyCode.ACCESS_REFUSED, detail);
+export const resourceLocked = (detail: string) => error(ReplyCode.RESOURCE_LOCKED, detail);
+export const preconditionFailed = (detail: string) => error(ReplyCode.PRECONDITION_FAILED, detail);
+export const commandInvalid = (detail: string) => error(ReplyCode.COMMAND_INVALID, detail);
+export const notAllowed = (detail: string) => error(ReplyCode.NOT_ALLOWED, detail);
+export const notImplemented = (detail: string) => error(ReplyCode.NOT_IMPLEMENTED, detail);

@@ -1,0 +1,206 @@
+// Exchanges and their routing: direct, fanout, topic (a trie) and headers, as RabbitMQ routes.
+import type { FieldTable, FieldValue } from '../protocol/field-table.js';
+import type { Message } from './message.js';
+import type { Queue } from './queue.js';
+import { TopicTrie } from './topic-trie.js';
+
+export type ExchangeType = 'direct' | 'fanout' | 'topic' | 'headers';
+export const EXCHANGE_TYPES: readonly ExchangeType[] = ['direct', 'fanout', 'topic', 'headers'];
+
+export type Destination = Queue | Exchange;
+
+export interface Binding {
+  readonly source: Exchange;
+  readonly destination: Destination;
+  readonly routingKey: string;
+  readonly args: FieldTable;
+  /** Identity of the binding within its source: destination, key and arguments. */
+  readonly id: string;
+}
+
+export function bindingId(destination: Destination, routingKey: string, args: FieldTable): string {
+  return `${destination.kind}\u0000${destination.name}\u0000${routingKey}\u0000${canonicalTable(args)}`;
+}
+
+/** A table as a string that is equal for equal tables whatever their key order. */
+export function canonicalTable(t: FieldTable): string {
+  return JSON.stringify(
+    Object.keys(t)
+      .sort()
+      .map((k) => [k, t[k].type, canonicalValue(t[k])]),
+  );
+}
+
+function canonicalValue(f: FieldValue): unknown {
+  switch (f.type) {
+    case 'F':
+      return canonicalTable(f.value);
+    case 'A':
+      return f.value.map((v) => [v.type, canonicalValue(v)]);
+    case 'l':
+    case 'T':
+      return String(f.value);
+    case 'S':
+    case 'x':
+      return Buffer.isBuffer(f.value) ? f.value.toString('hex') : Buffer.from(f.value).toString('hex');
+    default:
+      return f.value;
+  }
+}
+
+export interface ExchangeOptions {
+  durable: boolean;
+  autoDelete: boolean;
+  internal: boolean;
+  args: FieldTable;
+}
+
+export abstract class Exchange {
+  readonly kind = 'exchange';
+  /** Bindings from this exchange, by id. */
+  readonly bindings = new Map<string, Binding>();
+  /** Bindings that route into this exchange (exchange-to-exchange). */
+  readonly incoming = new Set<Binding>();
+
+  constructor(
+    readonly name: string,
+    readonly type: ExchangeType,
+    readonly options: ExchangeOptions,
+  ) {}
+
+  /** Adds the binding; false when an equal one exists. */
+  bind(b: Binding): boolean {
+    if (this.bindings.has(b.id)) return false;
+    this.bindings.set(b.id, b);
+    this.addRoute(b);
+    return true;
+  }
+
+  unbind(id: string): Binding | undefined {
+    const b = this.bindings.get(id);
+    if (!b) return undefined;
+    this.bindings.delete(id);
+    this.removeRoute(b);
+    return b;
+  }
+
+  protected abstract addRoute(b: Binding): void;
+  protected abstract removeRoute(b: Binding): void;
+  /** Adds the bindings the message matches to `out`. */
+  abstract match(message: Message, out: Set<Binding>): void;
+
+  get alternateExchange(): string | undefined {
+    const ae = this.options.args['alternate-exchange'];
+    return ae?.type === 'S' ? String(ae.value) : undefined;
+  }
+}
+
+class DirectExchange extends Exchange {
+  private readonly byKey = new Map<string, Set<Binding>>();
+
+  protected addRoute(b: Binding): void {
+    let set = this.byKey.get(b.routingKey);
+    if (!set) this.byKey.set(b.routingKey, (set = new Set()));
+    set.add(b);
+  }
+
+  protected removeRoute(b: Binding): void {
+    const set = this.byKey.get(b.routingKey);
+    set?.delete(b);
+    if (set?.size === 0) this.byKey.delete(b.routingKey);
+  }
+
+  match(message: Message, out: Set<Binding>): void {
+    const set = this.byKey.get(message.routingKey);
+    if (set) for (const b of set) out.add(b);
+  }
+}
+
+class FanoutExchange extends Exchange {
+  protected addRoute(): void {}
+  protected removeRoute(): void {}
+
+  match(_message: Message, out: Set<Binding>): void {
+    for (const b of this.bindings.values()) out.add(b);
+  }
+}
+
+class TopicExchange extends Exchange {
+  private readonly trie = new TopicTrie<Binding>();
+
+  protected addRoute(b: Binding): void {
+    this.trie.add(b.routingKey, b);
+  }
+
+  protected removeRoute(b: Binding): void {
+    this.trie.remove(b.routingKey, b);
+  }
+
+  match(message: Message, out: Set<Binding>): void {
+    this.trie.match(message.routingKey, out);
+  }
+}
+
+/** RabbitMQ compares header values only within a class of types: all integers alike, both floats alike. */
+function typeClass(type: string): string {
+  if ('bBsuIilT'.includes(type)) return 'int';
+  if (type === 'f' || type === 'd') return 'float';
+  return type;
+}
+
+function sameValue(a: FieldValue, b: FieldValue): boolean {
+  if (typeClass(a.type) !== typeClass(b.type)) return false;
+  if (a.type === 'F' || a.type === 'A' || b.type === 'F' || b.type === 'A' || a.type === 'D') {
+    return JSON.stringify(canonicalValue(a)) === JSON.stringify(canonicalValue(b));
+  }
+  if (Buffer.isBuffer(a.value) || Buffer.isBuffer(b.value)) {
+    return Buffer.from(a.value as Buffer | string).equals(Buffer.from(b.value as Buffer | string));
+  }
+  // eslint-disable-next-line eqeqeq -- 1 (int) equals 1n (long), as in Erlang
+  return a.value == b.value;
+}
+
+class HeadersExchange extends Exchange {
+  protected addRoute(): void {}
+  protected removeRoute(): void {}
+
+  match(message: Message, out: Set<Binding>): void {
+    const headers = message.properties.headers ?? {};
+    for (const b of this.bindings.values()) if (headersMatch(b.args, headers)) out.add(b);
+  }
+}
+
+/** x-match all (default), any, all-with-x, any-with-x; a void binding value only asks for presence. */
+export function headersMatch(args: FieldTable, headers: FieldTable): boolean {
+  const mode = args['x-match'];
+  const kind = mode?.type === 'S' ? String(mode.value) : 'all';
+  const any = kind === 'any' || kind === 'any-with-x';
+  const withX = kind.endsWith('-with-x');
+  let matched = 0;
+  let considered = 0;
+  for (const key of Object.keys(args)) {
+    if (key === 'x-match' || (!withX && key.startsWith('x-'))) continue;
+    considered++;
+    const want = args[key];
+    const have = headers[key];
+    const ok = have !== undefined && (want.type === 'V' || sameValue(want, have));
+    if (ok) {
+      if (any) return true;
+      matched++;
+    } else if (!any) return false;
+  }
+  return any ? false : matched === considered;
+}
+
+export function createExchange(name: string, type: ExchangeType, options: ExchangeOptions): Exchange {
+  switch (type) {
+    case 'direct':
+      return new DirectExchange(name, type, options);
+    case 'fanout':
+      return new FanoutExchange(name, type, options);
+    case 'topic':
+      return new TopicExchange(name, type, options);
+    case 'headers':
+      return new HeadersExchange(name, type, options);
+  }
+}

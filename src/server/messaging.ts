@@ -1,0 +1,382 @@
+// A channel's messaging methods: exchange, queue, basic, confirm and tx, driving the broker.
+import { accessRefused, notAllowed, notFound, notImplemented, preconditionFailed } from '../broker/errors.js';
+import { Message, type QueuedMessage } from '../broker/message.js';
+import type { Consumer, Queue } from '../broker/queue.js';
+import { generatedName, type VirtualHost } from '../broker/virtual-host.js';
+import { isIntegerField } from '../protocol/field-table.js';
+import { writeBody, writeMethod, writeRawFrame } from '../protocol/frames.js';
+import {
+  BASIC_ACK,
+  BASIC_CANCEL,
+  BASIC_CANCEL_OK,
+  BASIC_CONSUME,
+  BASIC_CONSUME_OK,
+  BASIC_DELIVER,
+  BASIC_GET,
+  BASIC_GET_EMPTY,
+  BASIC_GET_OK,
+  BASIC_NACK,
+  BASIC_PUBLISH,
+  BASIC_QOS,
+  BASIC_QOS_OK,
+  BASIC_RECOVER,
+  BASIC_RECOVER_ASYNC,
+  BASIC_RECOVER_OK,
+  BASIC_REJECT,
+  BASIC_RETURN,
+  CONFIRM_SELECT,
+  CONFIRM_SELECT_OK,
+  EXCHANGE_BIND,
+  EXCHANGE_BIND_OK,
+  EXCHANGE_DECLARE,
+  EXCHANGE_DECLARE_OK,
+  EXCHANGE_DELETE,
+  EXCHANGE_DELETE_OK,
+  EXCHANGE_UNBIND,
+  EXCHANGE_UNBIND_OK,
+  FRAME_HEADER,
+  QUEUE_BIND,
+  QUEUE_BIND_OK,
+  QUEUE_DECLARE,
+  QUEUE_DECLARE_OK,
+  QUEUE_DELETE,
+  QUEUE_DELETE_OK,
+  QUEUE_PURGE,
+  QUEUE_PURGE_OK,
+  QUEUE_UNBIND,
+  QUEUE_UNBIND_OK,
+  ReplyCode,
+  TX_COMMIT,
+  TX_COMMIT_OK,
+  TX_ROLLBACK,
+  TX_ROLLBACK_OK,
+  TX_SELECT,
+  TX_SELECT_OK,
+  type Method,
+  type MethodArgs,
+} from '../protocol/generated/spec.js';
+import type { Connection } from './connection.js';
+import { Deliveries, requeue, type Delivery } from './deliveries.js';
+
+type PublishArgs = MethodArgs<typeof BASIC_PUBLISH>;
+type Settlement = Extract<Method, { id: typeof BASIC_ACK | typeof BASIC_NACK | typeof BASIC_REJECT }>;
+
+const enum Mode {
+  Plain,
+  Confirm,
+  Tx,
+}
+
+/** A basic.consume subscription: the broker's Consumer, delivering through this channel. */
+class ChannelConsumer implements Consumer {
+  unacked = 0;
+
+  constructor(
+    private readonly messaging: Messaging,
+    readonly tag: string,
+    readonly queue: Queue,
+    readonly noAck: boolean,
+    readonly exclusive: boolean,
+    readonly priority: number,
+    /** Per-consumer prefetch (basic.qos global=false at consume time); 0 = unlimited. */
+    readonly prefetch: number,
+  ) {}
+
+  ready(): boolean {
+    if (this.noAck) return true;
+    if (this.prefetch !== 0 && this.unacked >= this.prefetch) return false;
+    return this.messaging.hasChannelCredit();
+  }
+
+  deliver(queue: Queue, entry: QueuedMessage): void {
+    this.messaging.deliver(this, queue, entry);
+  }
+
+  queueDeleted(): void {
+    this.messaging.consumerCancelledByServer(this);
+  }
+}
+
+export class Messaging {
+  private readonly deliveries = new Deliveries();
+  private readonly consumers = new Map<string, ChannelConsumer>();
+  /** basic.qos global=false: the prefetch given to consumers created from now on. */
+  private consumerPrefetch = 0;
+  /** basic.qos global=true: a limit shared by all the channel's consumers. */
+  private channelPrefetch = 0;
+  private mode = Mode.Plain;
+  /** Next publish sequence number in confirm mode. */
+  private publishSeq = 1;
+  private txPublishes: { args: PublishArgs; header: Buffer; body: Buffer }[] = [];
+  private txAcks: Settlement[] = [];
+  /** The last queue this channel declared, used when a method names the queue ''. */
+  private lastQueue = '';
+
+  constructor(
+    private readonly connection: Connection,
+    private readonly channel: number,
+  ) {}
+
+  private get vhost(): VirtualHost {
+    return this.connection.vhost!;
+  }
+
+  private reply<K extends Method['id']>(id: K, args: Partial<MethodArgs<K>>): void {
+    this.connection.send(this.channel, id, args);
+  }
+
+  handle(method: Method): void {
+    switch (method.id) {
+      case EXCHANGE_DECLARE: {
+        const a = method.args;
+        this.vhost.declareExchange({
+          name: a.exchange, type: a.type, passive: a.passive, durable: a.durable, autoDelete: a.autoDelete, internal: a.internal, args: a.arguments,
+        });
+        if (!a.nowait) this.reply(EXCHANGE_DECLARE_OK, {});
+        return;
+      }
+      case EXCHANGE_DELETE:
+        this.vhost.deleteExchange(method.args.exchange, method.args.ifUnused);
+        if (!method.args.nowait) this.reply(EXCHANGE_DELETE_OK, {});
+        return;
+      case EXCHANGE_BIND:
+      case EXCHANGE_UNBIND: {
+        const a = method.args;
+        const destination = this.vhost.existingExchange(a.destination);
+        const source = this.vhost.existingExchange(a.source);
+        if (method.id === EXCHANGE_BIND) this.vhost.bind(source, destination, a.routingKey, a.arguments);
+        else this.vhost.unbind(source, destination, a.routingKey, a.arguments);
+        if (!a.nowait) this.reply(method.id === EXCHANGE_BIND ? EXCHANGE_BIND_OK : EXCHANGE_UNBIND_OK, {});
+        return;
+      }
+      case QUEUE_DECLARE: {
+        const a = method.args;
+        const q = this.vhost.declareQueue({
+          name: a.queue, passive: a.passive, durable: a.durable, exclusive: a.exclusive, autoDelete: a.autoDelete, args: a.arguments,
+          owner: this.connection,
+        });
+        this.lastQueue = q.name;
+        if (!a.nowait) this.reply(QUEUE_DECLARE_OK, { queue: q.name, messageCount: q.messageCount, consumerCount: q.consumerCount });
+        return;
+      }
+      case QUEUE_BIND:
+      case QUEUE_UNBIND: {
+        const a = method.args;
+        if (a.exchange === '') throw accessRefused('operation not permitted on the default exchange');
+        const q = this.queue(a.queue);
+        const source = this.vhost.existingExchange(a.exchange);
+        if (method.id === QUEUE_BIND) {
+          this.vhost.bind(source, q, a.routingKey, a.arguments);
+          if (!method.args.nowait) this.reply(QUEUE_BIND_OK, {});
+        } else {
+          this.vhost.unbind(source, q, a.routingKey, a.arguments);
+          this.reply(QUEUE_UNBIND_OK, {});
+        }
+        return;
+      }
+      case QUEUE_PURGE: {
+        const count = this.queue(method.args.queue).purge();
+        if (!method.args.nowait) this.reply(QUEUE_PURGE_OK, { messageCount: count });
+        return;
+      }
+      case QUEUE_DELETE: {
+        const a = method.args;
+        const count = this.vhost.deleteQueue(this.queueName(a.queue), this.connection, a.ifUnused, a.ifEmpty);
+        if (!a.nowait) this.reply(QUEUE_DELETE_OK, { messageCount: count });
+        return;
+      }
+      case BASIC_QOS:
+        if (method.args.prefetchSize !== 0) throw notImplemented(`prefetch_size!=0 (${method.args.prefetchSize})`);
+        if (method.args.global) this.channelPrefetch = method.args.prefetchCount;
+        else this.consumerPrefetch = method.args.prefetchCount;
+        this.reply(BASIC_QOS_OK, {});
+        this.dispatchAll();
+        return;
+      case BASIC_CONSUME:
+        return this.consume(method.args);
+      case BASIC_CANCEL: {
+        const c = this.consumers.get(method.args.consumerTag);
+        if (c) this.removeConsumer(c);
+        if (!method.args.nowait) this.reply(BASIC_CANCEL_OK, { consumerTag: method.args.consumerTag });
+        return;
+      }
+      case BASIC_GET:
+        return this.get(method.args);
+      case BASIC_ACK:
+      case BASIC_NACK:
+      case BASIC_REJECT:
+        if (this.mode === Mode.Tx) {
+          // checked now, applied at commit
+          this.deliveries.check(method.args.deliveryTag, method.id !== BASIC_REJECT && method.args.multiple);
+          this.txAcks.push(method);
+          return;
+        }
+        return this.settle(method);
+      case BASIC_RECOVER:
+      case BASIC_RECOVER_ASYNC:
+        if (!method.args.requeue) throw notImplemented('requeue=false');
+        requeue(this.deliveries.takeAll());
+        if (method.id === BASIC_RECOVER) this.reply(BASIC_RECOVER_OK, {});
+        return;
+      case CONFIRM_SELECT:
+        if (this.mode === Mode.Tx) throw preconditionFailed('cannot switch from tx to confirm mode');
+        this.mode = Mode.Confirm;
+        if (!method.args.nowait) this.reply(CONFIRM_SELECT_OK, {});
+        return;
+      case TX_SELECT:
+        if (this.mode === Mode.Confirm) throw preconditionFailed('cannot switch from confirm to tx mode');
+        this.mode = Mode.Tx;
+        this.reply(TX_SELECT_OK, {});
+        return;
+      case TX_COMMIT:
+        return this.commit();
+      case TX_ROLLBACK:
+        if (this.mode !== Mode.Tx) throw preconditionFailed('channel is not transactional');
+        this.txPublishes = [];
+        this.txAcks = [];
+        this.reply(TX_ROLLBACK_OK, {});
+        return;
+      default:
+        throw notImplemented(`method ${method.id.toString(16)}`);
+    }
+  }
+
+  /** '' names the channel's last declared queue. */
+  private queueName(name: string): string {
+    if (name !== '') return name;
+    if (this.lastQueue === '') throw notFound('no previously declared queue');
+    return this.lastQueue;
+  }
+
+  private queue(name: string): Queue {
+    return this.vhost.existingQueue(this.queueName(name), this.connection);
+  }
+
+  // ---- publishing ----
+
+  publish(args: PublishArgs, header: Buffer, body: Buffer): void {
+    const exchange = this.vhost.existingExchange(args.exchange);
+    if (exchange.options.internal) {
+      throw accessRefused(`cannot publish to internal exchange '${args.exchange}' in vhost '${this.vhost.name}'`);
+    }
+    if (args.immediate) throw notImplemented('immediate=true');
+    if (this.mode === Mode.Tx) {
+      this.txPublishes.push({ args, header, body });
+      return;
+    }
+    this.route(args, header, body);
+    if (this.mode === Mode.Confirm) this.connection.sendConfirm(this.channel, this.publishSeq++);
+  }
+
+  private route(args: PublishArgs, header: Buffer, body: Buffer): void {
+    const exchange = this.vhost.exchange(args.exchange);
+    const message = new Message(args.exchange, args.routingKey, header, body);
+    const queues = exchange ? this.vhost.route(exchange, message) : new Set<Queue>();
+    if (queues.size === 0) {
+      if (args.mandatory) this.sendContent(BASIC_RETURN, { replyCode: ReplyCode.NO_ROUTE, replyText: 'NO_ROUTE', exchange: args.exchange, routingKey: args.routingKey }, message);
+      return;
+    }
+    for (const q of queues) q.enqueue(message);
+  }
+
+  private commit(): void {
+    if (this.mode !== Mode.Tx) throw preconditionFailed('channel is not transactional');
+    const publishes = this.txPublishes;
+    const acks = this.txAcks;
+    this.txPublishes = [];
+    this.txAcks = [];
+    for (const p of publishes) this.route(p.args, p.header, p.body);
+    for (const a of acks) this.settle(a);
+    this.reply(TX_COMMIT_OK, {});
+  }
+
+  // ---- consuming ----
+
+  private consume(a: MethodArgs<typeof BASIC_CONSUME>): void {
+    const q = this.queue(a.queue);
+    const tag = a.consumerTag === '' ? generatedName('amq.ctag') : a.consumerTag;
+    if (this.consumers.has(tag)) throw notAllowed(`attempt to reuse consumer tag '${tag}'`);
+    if (q.hasExclusiveConsumer || (a.exclusive && q.consumerCount > 0)) {
+      throw accessRefused(`queue '${q.name}' in vhost '${this.vhost.name}' in exclusive use`);
+    }
+    const priorityArg = a.arguments['x-priority'];
+    const priority = isIntegerField(priorityArg) ? Number(priorityArg.value) : 0;
+    const c = new ChannelConsumer(this, tag, q, a.noAck, a.exclusive, priority, this.consumerPrefetch);
+    this.consumers.set(tag, c);
+    if (!a.nowait) this.reply(BASIC_CONSUME_OK, { consumerTag: tag });
+    q.addConsumer(c);
+  }
+
+  private removeConsumer(c: ChannelConsumer): void {
+    this.consumers.delete(c.tag);
+    c.queue.removeConsumer(c);
+  }
+
+  /** The queue went away: clients that understand it are told with basic.cancel. */
+  consumerCancelledByServer(c: ChannelConsumer): void {
+    this.consumers.delete(c.tag);
+    if (this.connection.hasCapability('consumer_cancel_notify')) this.reply(BASIC_CANCEL, { consumerTag: c.tag, nowait: true });
+  }
+
+  hasChannelCredit(): boolean {
+    return this.channelPrefetch === 0 || this.deliveries.consumerUnacked < this.channelPrefetch;
+  }
+
+  deliver(c: ChannelConsumer, queue: Queue, entry: QueuedMessage): void {
+    const tag = this.deliveries.add(queue, entry, c, !c.noAck);
+    const m = entry.message;
+    this.sendContent(BASIC_DELIVER, { consumerTag: c.tag, deliveryTag: tag, redelivered: entry.redelivered, exchange: m.exchange, routingKey: m.routingKey }, m);
+  }
+
+  private get(a: MethodArgs<typeof BASIC_GET>): void {
+    const q = this.queue(a.queue);
+    const entry = q.take();
+    if (!entry) {
+      this.reply(BASIC_GET_EMPTY, { clusterId: '' });
+      return;
+    }
+    const tag = this.deliveries.add(q, entry, undefined, !a.noAck);
+    const m = entry.message;
+    this.sendContent(
+      BASIC_GET_OK,
+      { deliveryTag: tag, redelivered: entry.redelivered, exchange: m.exchange, routingKey: m.routingKey, messageCount: q.messageCount },
+      m,
+    );
+  }
+
+  private sendContent<K extends typeof BASIC_DELIVER | typeof BASIC_GET_OK | typeof BASIC_RETURN>(id: K, args: MethodArgs<K>, m: Message): void {
+    const out = this.connection.out;
+    writeMethod(out, this.channel, id, args as Partial<MethodArgs<K>>);
+    writeRawFrame(out, FRAME_HEADER, this.channel, m.header);
+    writeBody(out, this.channel, m.body, this.connection.frameMax);
+    this.connection.scheduleFlush();
+  }
+
+  // ---- acknowledgements ----
+
+  private settle(method: Settlement): void {
+    const taken = this.deliveries.take(method.args.deliveryTag, method.id !== BASIC_REJECT && method.args.multiple);
+    if (method.id !== BASIC_ACK && method.args.requeue) requeue(taken);
+    this.dispatchQueues(taken);
+  }
+
+  /** After acks, consumers may have credit again on the queues involved. */
+  private dispatchQueues(taken: Delivery[]): void {
+    const queues = new Set<Queue>();
+    for (const d of taken) if (d.consumer) queues.add(d.queue);
+    if (this.channelPrefetch !== 0) for (const c of this.consumers.values()) queues.add(c.queue);
+    for (const q of queues) q.dispatch();
+  }
+
+  private dispatchAll(): void {
+    for (const c of this.consumers.values()) c.queue.dispatch();
+  }
+
+  /** The channel is closing: consumers go and unacknowledged messages return to their queues. */
+  release(): void {
+    for (const c of [...this.consumers.values()]) this.removeConsumer(c);
+    requeue(this.deliveries.takeAll());
+    this.txPublishes = [];
+    this.txAcks = [];
+  }
+}
