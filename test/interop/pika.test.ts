@@ -8,7 +8,7 @@ import { testBroker, type TestBroker } from '../support/broker.js';
 
 const run = promisify(execFile);
 const python = '/usr/bin/python3';
-const script = join(import.meta.dirname, 'pika_connect.py');
+const script = (name: string) => join(import.meta.dirname, name);
 
 let broker: TestBroker;
 beforeAll(async () => {
@@ -24,14 +24,22 @@ async function hasPika(): Promise<boolean> {
   );
 }
 
+/** Runs a pika script against the broker; CI installs python3-pika, a developer machine without it skips. */
+async function runPika(ctx: { skip(): void }, name: string, timeout: number): Promise<string> {
+  if (!(await hasPika())) {
+    if (process.env.CI) throw new Error('python3-pika is not installed (apt-get install -y python3-pika)');
+    ctx.skip();
+  }
+  const { stdout } = await run(python, [script(name), broker.url], { timeout });
+  return stdout.trim();
+}
+
 describe('python3-pika', () => {
   it('connects, opens a channel, sets QoS and closes', async (ctx) => {
-    if (!(await hasPika())) {
-      // CI installs python3-pika; only a developer machine without it may skip
-      if (process.env.CI) throw new Error('python3-pika is not installed (apt-get install -y python3-pika)');
-      return ctx.skip();
-    }
-    const { stdout } = await run(python, [script, broker.url], { timeout: 15000 });
-    expect(stdout.trim()).toBe('OK RabbitMQ');
+    expect(await runPika(ctx, 'pika_connect.py', 15000)).toBe('OK RabbitMQ');
+  });
+
+  it("runs RabbitMQ's six tutorials", async (ctx) => {
+    expect((await runPika(ctx, 'pika_tutorials.py', 30000)).split('\n')).toEqual(['OK hello', 'OK work_queues', 'OK pubsub', 'OK routing', 'OK topics', 'OK rpc']);
   });
 });
