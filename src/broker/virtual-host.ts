@@ -50,9 +50,18 @@ export function generatedName(prefix: string): string {
   return `${prefix}-${randomBytes(16).toString('base64url')}`;
 }
 
+/** Where direct reply-to answers go: a channel consuming from amq.rabbitmq.reply-to. */
+export interface ReplyTarget {
+  deliverReply(message: Message): void;
+}
+
+export const REPLY_TO = 'amq.rabbitmq.reply-to';
+
 export class VirtualHost {
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
+  /** Direct reply-to consumers by the name their requests carry in reply_to. */
+  readonly replyTargets = new Map<string, ReplyTarget>();
 
   constructor(readonly name: string) {
     for (const [exchangeName, type, internal] of PREDECLARED) {

@@ -22,6 +22,11 @@ export class Deliveries {
     return this.unacked.size;
   }
 
+  /** The tag for a delivery the client does not acknowledge. */
+  untracked(): number {
+    return this.nextTag++;
+  }
+
   /** The tag for a new delivery; tracked when the client must acknowledge it. */
   add(queue: Queue, entry: QueuedMessage, consumer: Delivery['consumer'], needsAck: boolean): number {
     const tag = this.nextTag++;

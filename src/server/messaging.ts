@@ -1,10 +1,12 @@
 // A channel's messaging methods: exchange, queue, basic, confirm and tx, driving the broker.
+import { randomBytes } from 'node:crypto';
 import { accessRefused, notAllowed, notFound, notImplemented, preconditionFailed } from '../broker/errors.js';
 import { Message, type QueuedMessage } from '../broker/message.js';
 import type { Consumer, Queue } from '../broker/queue.js';
-import { generatedName, type VirtualHost } from '../broker/virtual-host.js';
+import { REPLY_TO, generatedName, type ReplyTarget, type VirtualHost } from '../broker/virtual-host.js';
+import { Writer } from '../protocol/codec.js';
 import { isIntegerField } from '../protocol/field-table.js';
-import { writeBody, writeMethod, writeRawFrame } from '../protocol/frames.js';
+import { CONTENT_HEADER_PREFIX_SIZE, contentBodySize, decodeContentHeader, writeBody, writeContentHeader, writeMethod, writeRawFrame } from '../protocol/frames.js';
 import {
   BASIC_ACK,
   BASIC_CANCEL,
@@ -34,6 +36,7 @@ import {
   EXCHANGE_DELETE_OK,
   EXCHANGE_UNBIND,
   EXCHANGE_UNBIND_OK,
+  FLAG_REPLY_TO,
   FRAME_HEADER,
   QUEUE_BIND,
   QUEUE_BIND_OK,
@@ -111,6 +114,7 @@ export class Messaging {
   private txAcks: Settlement[] = [];
   /** The last queue this channel declared, used when a method names the queue ''. */
   private lastQueue = '';
+  private replyConsumer: (ReplyTarget & { tag: string; address: string }) | undefined;
 
   constructor(
     private readonly connection: Connection,
@@ -197,6 +201,7 @@ export class Messaging {
       case BASIC_CANCEL: {
         const c = this.consumers.get(method.args.consumerTag);
         if (c) this.removeConsumer(c);
+        if (this.replyConsumer?.tag === method.args.consumerTag) this.cancelReplies();
         if (!method.args.nowait) this.reply(BASIC_CANCEL_OK, { consumerTag: method.args.consumerTag });
         return;
       }
@@ -270,7 +275,11 @@ export class Messaging {
 
   private route(args: PublishArgs, header: Buffer, body: Buffer): void {
     const exchange = this.vhost.exchange(args.exchange);
-    const message = new Message(args.exchange, args.routingKey, header, body);
+    const message = new Message(args.exchange, args.routingKey, this.withReplyTo(header), body);
+    if (args.exchange === '' && args.routingKey.startsWith(`${REPLY_TO}.`)) {
+      const target = this.vhost.replyTargets.get(args.routingKey);
+      if (target) return target.deliverReply(message);
+    }
     const queues = exchange ? this.vhost.route(exchange, message) : new Set<Queue>();
     if (queues.size === 0) {
       if (args.mandatory) this.sendContent(BASIC_RETURN, { replyCode: ReplyCode.NO_ROUTE, replyText: 'NO_ROUTE', exchange: args.exchange, routingKey: args.routingKey }, message);
@@ -290,12 +299,47 @@ export class Messaging {
     this.reply(TX_COMMIT_OK, {});
   }
 
+  // ---- direct reply-to ----
+
+  /** A request whose reply_to is amq.rabbitmq.reply-to gets this channel's reply address instead. */
+  private withReplyTo(header: Buffer): Buffer {
+    if ((header.readUInt16BE(CONTENT_HEADER_PREFIX_SIZE - 2) & FLAG_REPLY_TO) === 0) return header;
+    const { properties } = decodeContentHeader(header);
+    if (properties.replyTo !== REPLY_TO) return header;
+    if (!this.replyConsumer) throw preconditionFailed('fast reply consumer does not exist');
+    const w = new Writer(header.length + 64);
+    writeContentHeader(w, 0, contentBodySize(header), { ...properties, replyTo: this.replyConsumer.address });
+    return Buffer.concat(w.drain()).subarray(7, -1);
+  }
+
+  private consumeReplies(a: MethodArgs<typeof BASIC_CONSUME>): void {
+    if (!a.noAck) throw preconditionFailed('reply consumer cannot acknowledge');
+    if (this.replyConsumer) throw preconditionFailed('reply consumer already set');
+    const tag = a.consumerTag === '' ? generatedName('amq.ctag') : a.consumerTag;
+    const address = `${REPLY_TO}.${randomBytes(18).toString('base64url')}`;
+    this.replyConsumer = { tag, address, deliverReply: (m) => this.deliverReply(tag, m) };
+    this.vhost.replyTargets.set(address, this.replyConsumer);
+    if (!a.nowait) this.reply(BASIC_CONSUME_OK, { consumerTag: tag });
+  }
+
+  private deliverReply(tag: string, m: Message): void {
+    const deliveryTag = this.deliveries.untracked();
+    this.sendContent(BASIC_DELIVER, { consumerTag: tag, deliveryTag, redelivered: false, exchange: m.exchange, routingKey: m.routingKey }, m);
+  }
+
+  private cancelReplies(): void {
+    if (!this.replyConsumer) return;
+    this.vhost.replyTargets.delete(this.replyConsumer.address);
+    this.replyConsumer = undefined;
+  }
+
   // ---- consuming ----
 
   private consume(a: MethodArgs<typeof BASIC_CONSUME>): void {
+    if (a.queue === REPLY_TO) return this.consumeReplies(a);
     const q = this.queue(a.queue);
     const tag = a.consumerTag === '' ? generatedName('amq.ctag') : a.consumerTag;
-    if (this.consumers.has(tag)) throw notAllowed(`attempt to reuse consumer tag '${tag}'`);
+    if (this.consumers.has(tag) || this.replyConsumer?.tag === tag) throw notAllowed(`attempt to reuse consumer tag '${tag}'`);
     if (q.hasExclusiveConsumer || (a.exclusive && q.consumerCount > 0)) {
       throw accessRefused(`queue '${q.name}' in vhost '${this.vhost.name}' in exclusive use`);
     }
@@ -374,6 +418,7 @@ export class Messaging {
 
   /** The channel is closing: consumers go and unacknowledged messages return to their queues. */
   release(): void {
+    this.cancelReplies();
     for (const c of [...this.consumers.values()]) this.removeConsumer(c);
     requeue(this.deliveries.takeAll());
     this.txPublishes = [];
