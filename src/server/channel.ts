@@ -187,10 +187,12 @@ export class Channel {
     });
   }
 
-  /** Gives back what the channel holds in the broker (consumers, unacked messages). */
+  /** Gives back what the channel holds in the broker: consumers go, unacked messages are requeued. */
   release(): void {
     this.contentMethod = undefined;
+    this.contentHeader = undefined;
     this.bodyParts = [];
+    this.messaging.release();
   }
 }
 
