@@ -108,6 +108,11 @@ export class Channel {
     }
     this.contentHeader = payload;
     this.bodySize = contentBodySize(payload);
+    const max = this.connection.ctx.config.maxMessageSize;
+    if (this.bodySize > max) {
+      // checked on the header rather than after the body, so a huge body is never buffered
+      throw amqpError(ReplyCode.PRECONDITION_FAILED, `message size ${this.bodySize} is larger than configured max size ${max}`, this.contentKey);
+    }
     this.bodyParts = [];
     this.bodyReceived = 0;
     if (this.bodySize === 0) return this.onContentComplete();

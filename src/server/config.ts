@@ -13,6 +13,8 @@ export interface ServerConfig {
   heartbeat: number;
   /** Time from TCP accept to connection.open, ms (RabbitMQ's handshake_timeout). */
   handshakeTimeoutMs: number;
+  /** Largest message body accepted, bytes (RabbitMQ's max_message_size). */
+  maxMessageSize: number;
 }
 
 export const WARREN_VERSION = '0.1.0';
@@ -26,5 +28,6 @@ export function defaultConfig(): ServerConfig {
     frameMax: 131072,
     heartbeat: 60,
     handshakeTimeoutMs: 10000,
+    maxMessageSize: 134217728,
   };
 }

@@ -410,6 +410,23 @@ describe.concurrent('content assembly', () => {
     await expectConnectionClose(c, 505, 'UNEXPECTED_FRAME - expected method frame, got non method frame instead');
   });
 
+  it('closes the channel with 406 on a message above the 128 MiB max_message_size', async () => {
+    const c = await open({}, [1]);
+    const size = 134217729;
+    c.method(1, BASIC_PUBLISH, { routingKey: 'nowhere' });
+    c.write(contentHeader(1, size));
+    const chunk = Buffer.alloc(131064);
+    for (let sent = 0; sent < size; sent += chunk.length) c.rawFrame(3, 1, chunk.subarray(0, Math.min(chunk.length, size - sent)));
+    const close = await c.expectMethod(CHANNEL_CLOSE, 1, 20000);
+    expect(close).toEqual({
+      replyCode: 406,
+      replyText: 'PRECONDITION_FAILED - message size 134217729 is larger than configured max size 134217728',
+      classId: 60,
+      methodId: 40,
+    });
+    c.destroy();
+  }, 30000);
+
   it('assembles content interleaved across channels and empty body frames', async () => {
     const c = await open({}, [1, 2]);
     c.method(1, BASIC_PUBLISH, { routingKey: 'x' });
