@@ -187,10 +187,13 @@ export class RawClient implements FrameSink {
   startOk(options: HandshakeOptions = {}): void {
     const caps = options.capabilities === undefined ? { authentication_failure_close: true } : options.capabilities;
     const props: FieldTable = toFieldTable({ product: 'warren-test', ...(caps ? { capabilities: caps } : {}) });
+    const user = options.user ?? 'guest';
+    const password = options.password ?? 'guest';
+    const mechanism = options.mechanism ?? 'PLAIN';
     this.method(0, CONNECTION_START_OK, {
       clientProperties: props,
-      mechanism: options.mechanism ?? 'PLAIN',
-      response: Buffer.from(`\0${options.user ?? 'guest'}\0${options.password ?? 'guest'}`),
+      mechanism,
+      response: mechanism === 'AMQPLAIN' ? amqplainResponse(user, password) : Buffer.from(`\0${user}\0${password}`),
       locale: 'en_US',
     });
   }
@@ -204,4 +207,14 @@ export class RawClient implements FrameSink {
   destroy(): void {
     this.socket.destroy();
   }
+}
+
+/** AMQPLAIN's response: LOGIN and PASSWORD as field-table entries without the table's length prefix. */
+function amqplainResponse(user: string, password: string): Buffer {
+  const w = new Writer();
+  w.shortstr('LOGIN');
+  w.fieldValue({ type: 'S', value: user });
+  w.shortstr('PASSWORD');
+  w.fieldValue({ type: 'S', value: password });
+  return Buffer.concat(w.drain());
 }
