@@ -17,6 +17,19 @@ export interface Consumer {
   queueDeleted(queue: Queue): void;
 }
 
+/** Told when a queue it waited on has worked its backlog down (publisher flow control). */
+export interface FlowListener {
+  queueDrained(queue: Queue): void;
+}
+
+/**
+ * Flow control, in the spirit of RabbitMQ's credit flow: a queue with consumers whose ready backlog
+ * reaches FLOW_HIGH makes its publishers wait until it is down to FLOW_LOW, so that a publisher cannot
+ * outrun the consumers without bound (and starve them of CPU on a small machine).
+ */
+export const FLOW_HIGH = 4000;
+const FLOW_LOW = FLOW_HIGH / 2;
+
 export interface QueueOptions {
   durable: boolean;
   autoDelete: boolean;
@@ -37,6 +50,7 @@ export class Queue {
   private roundRobin = 0;
   private hadConsumer = false;
   deleted = false;
+  private flowWaiters: Set<FlowListener> | undefined;
 
   constructor(
     readonly vhostName: string,
@@ -63,10 +77,30 @@ export class Queue {
   dispatch(): void {
     while (this.messages.length > 0) {
       const consumer = this.nextConsumer();
-      if (!consumer) return;
+      if (!consumer) break;
       const entry = this.messages.shift()!;
       consumer.deliver(this, entry);
     }
+    if (this.flowWaiters !== undefined && this.messages.length <= FLOW_LOW) this.releaseFlow();
+  }
+
+  /** Whether a publisher should wait for this queue (see FLOW_HIGH). */
+  get overloaded(): boolean {
+    return this.messages.length >= FLOW_HIGH && this.consumers.length > 0;
+  }
+
+  waitForDrain(listener: FlowListener): void {
+    (this.flowWaiters ??= new Set()).add(listener);
+  }
+
+  stopWaiting(listener: FlowListener): void {
+    this.flowWaiters?.delete(listener);
+  }
+
+  private releaseFlow(): void {
+    const waiters = this.flowWaiters!;
+    this.flowWaiters = undefined;
+    for (const w of waiters) w.queueDrained(this);
   }
 
   /** Round-robin among the ready consumers of the highest priority that has one ready. */
@@ -121,6 +155,8 @@ export class Queue {
     if (i < 0) return;
     this.consumers.splice(i, 1);
     if (this.roundRobin > i) this.roundRobin--;
+    // without consumers nobody drains the backlog: publishers must not wait for it
+    if (this.consumers.length === 0 && this.flowWaiters !== undefined) this.releaseFlow();
     if (this.consumers.length === 0 && this.hadConsumer && this.options.autoDelete) this.onAutoDelete(this);
   }
 
@@ -131,6 +167,7 @@ export class Queue {
   purge(): number {
     const n = this.messages.length;
     this.messages.clear();
+    if (this.flowWaiters !== undefined) this.releaseFlow();
     return n;
   }
 }

@@ -231,17 +231,16 @@ export class VirtualHost {
 
   /**
    * The queues a message published to `exchange` reaches: bindings followed through exchanges (each
-   * exchange visited once, so cycles end), and the alternate exchange when nothing matched.
+   * exchange visited once, so cycles end), and the alternate exchange when nothing matched. They are
+   * added to `queues`, which the caller reuses from message to message.
    */
-  route(exchange: Exchange, message: Message): Set<Queue> {
-    const queues = new Set<Queue>();
+  route(exchange: Exchange, message: Message, queues: Set<Queue>): void {
     if (exchange.name === '') {
       const q = this.queues.get(message.routingKey);
       if (q) queues.add(q);
-      return queues;
+      return;
     }
     this.routeInto(exchange, message, queues, new Set());
-    return queues;
   }
 
   private routeInto(exchange: Exchange, message: Message, queues: Set<Queue>, visited: Set<Exchange>): void {

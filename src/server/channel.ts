@@ -1,9 +1,12 @@
 // One AMQP channel: its open/close life, content assembly (method, header, body frames) and the
 // dispatch of its methods.
+import { DecodeError } from '../protocol/codec.js';
+import { decodeAck, decodePublish } from '../protocol/fast-path.js';
 import { CONTENT_HEADER_PREFIX_SIZE, contentBodySize, methodKey } from '../protocol/frames.js';
 import {
   ACCESS_REQUEST,
   ACCESS_REQUEST_OK,
+  BASIC_ACK,
   BASIC_PUBLISH,
   CHANNEL_CLOSE,
   CHANNEL_CLOSE_OK,
@@ -17,6 +20,7 @@ import {
   FRAME_METHOD,
   METHODS,
   ReplyCode,
+  type BasicPublish,
   type Method,
   type MethodInfo,
 } from '../protocol/generated/spec.js';
@@ -42,7 +46,7 @@ const enum Content {
 export class Channel {
   private state = State.Open;
   private content = Content.None;
-  private contentMethod: Method | undefined;
+  private publishArgs: BasicPublish | undefined;
   private contentKey = 0;
   private contentHeader: Buffer | undefined;
   private bodySize = 0;
@@ -85,14 +89,19 @@ export class Channel {
     if (info === undefined) throw new UnknownMethod(key);
     if (this.content === Content.Header) throw unexpectedFrame('expected content header for class 60, got non content header frame instead', this.contentKey);
     if (this.content === Content.Body) throw unexpectedFrame('expected content body, got non content body frame instead', this.contentKey);
-    const method = decodeMethodStrict(payload);
-    if (info.content) {
-      if (!info.sentByClient) throw unimplemented(key);
+    // the per-message methods take hand-written decoders
+    if (key === BASIC_PUBLISH) {
+      this.publishArgs = decodeFast(payload, decodePublish);
       this.content = Content.Header;
-      this.contentMethod = method;
       this.contentKey = key;
       return;
     }
+    if (key === BASIC_ACK) {
+      const ack = decodeFast(payload, decodeAck);
+      return this.guard(key, () => this.messaging.settle(ack.deliveryTag, ack.multiple, false));
+    }
+    const method = decodeMethodStrict(payload);
+    if (info.content) throw unimplemented(key); // content methods only the server sends
     this.onMethod(method, info);
   }
 
@@ -132,15 +141,15 @@ export class Channel {
 
   private onContentComplete(): void {
     this.content = Content.None;
-    const method = this.contentMethod as Extract<Method, { id: typeof BASIC_PUBLISH }>;
+    const args = this.publishArgs!;
     const body = this.bodyParts.length === 1 ? this.bodyParts[0] : Buffer.concat(this.bodyParts, this.bodyReceived);
     // RabbitMQ keeps a body that overshoots the declared size; the header then tells the real size
     let header = this.contentHeader!;
     if (body.length !== this.bodySize) header = withBodySize(header, body.length);
-    this.contentMethod = undefined;
+    this.publishArgs = undefined;
     this.contentHeader = undefined;
     this.bodyParts = [];
-    this.guard(BASIC_PUBLISH, () => this.messaging.publish(method.args, header, body));
+    this.guard(BASIC_PUBLISH, () => this.messaging.publish(args, header, body));
   }
 
   private onMethod(method: Method, info: MethodInfo): void {
@@ -194,7 +203,7 @@ export class Channel {
 
   /** Gives back what the channel holds in the broker: consumers go, unacked messages are requeued. */
   release(): void {
-    this.contentMethod = undefined;
+    this.publishArgs = undefined;
     this.contentHeader = undefined;
     this.bodyParts = [];
     this.messaging.release();
@@ -207,6 +216,16 @@ function withBodySize(header: Buffer, size: number): Buffer {
   copy.writeUInt32BE(Math.floor(size / 0x100000000), 4);
   copy.writeUInt32BE(size >>> 0, 8);
   return copy;
+}
+
+/** Runs a hand-written decoder, failing as RabbitMQ does on arguments it cannot decode. */
+function decodeFast<T>(payload: Buffer, decode: (payload: Buffer) => T): T {
+  try {
+    return decode(payload);
+  } catch (err) {
+    if (err instanceof DecodeError) throw amqpError(ReplyCode.FRAME_ERROR, cannotDecodeDetail(payload.subarray(4)), methodKey(payload));
+    throw err;
+  }
 }
 
 function secondOpen(): AmqpError {

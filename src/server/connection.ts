@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from './logger.js';
 import type { Broker } from '../broker/broker.js';
 import type { VirtualHost } from '../broker/virtual-host.js';
+import type { FlowListener, Queue } from '../broker/queue.js';
 import { MECHANISMS, isMechanism, parseResponse } from '../auth/sasl.js';
 import type { User, UserStore } from '../auth/users.js';
 import { Writer } from '../protocol/codec.js';
@@ -80,7 +81,7 @@ const HEARTBEAT_FRAME = heartbeatFrame();
 
 let nextConnectionId = 1;
 
-export class Connection implements FrameSink {
+export class Connection implements FrameSink, FlowListener {
   readonly id = nextConnectionId++;
   readonly out = new Writer();
   readonly logger: Logger;
@@ -97,6 +98,8 @@ export class Connection implements FrameSink {
   vhost: VirtualHost | undefined;
   clientProperties: FieldTable = Object.create(null);
   private readonly channels = new Map<number, Channel>();
+  /** Overloaded queues this connection published to: it reads nothing more until they drain. */
+  private readonly waitingFor = new Set<Queue>();
 
   private handshakeTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -316,6 +319,29 @@ export class Connection implements FrameSink {
     opened.open();
   }
 
+  // ---- publisher flow control ----
+
+  /** Stops reading from the socket until `queue` has worked down its backlog. */
+  waitFor(queue: Queue): void {
+    if (this.waitingFor.has(queue)) return;
+    this.waitingFor.add(queue);
+    queue.waitForDrain(this);
+    this.socket.pause();
+  }
+
+  queueDrained(queue: Queue): void {
+    this.waitingFor.delete(queue);
+    if (this.waitingFor.size === 0) this.socket.resume();
+  }
+
+  /** Closing: stop waiting, and read again (a close-ok may be on its way). */
+  private stopWaiting(): void {
+    if (this.waitingFor.size === 0) return;
+    for (const q of this.waitingFor) q.stopWaiting(this);
+    this.waitingFor.clear();
+    this.socket.resume();
+  }
+
   /** A channel that has finished closing gives its id back. */
   channelClosed(id: number): void {
     this.channels.delete(id);
@@ -400,6 +426,7 @@ export class Connection implements FrameSink {
   }
 
   private releaseChannels(): void {
+    this.stopWaiting();
     for (const channel of this.channels.values()) channel.release();
     this.channels.clear();
     this.vhost?.connectionClosed(this);

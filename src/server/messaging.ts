@@ -6,9 +6,9 @@ import type { Consumer, Queue } from '../broker/queue.js';
 import { REPLY_TO, generatedName, type ReplyTarget, type VirtualHost } from '../broker/virtual-host.js';
 import { Writer } from '../protocol/codec.js';
 import { isIntegerField } from '../protocol/field-table.js';
+import { writeDeliver } from '../protocol/fast-path.js';
 import { CONTENT_HEADER_PREFIX_SIZE, contentBodySize, decodeContentHeader, writeBody, writeContentHeader, writeMethod, writeRawFrame } from '../protocol/frames.js';
 import {
-  BASIC_ACK,
   BASIC_CANCEL,
   BASIC_CANCEL_OK,
   BASIC_CONSUME,
@@ -62,7 +62,6 @@ import type { Connection } from './connection.js';
 import { Deliveries, requeue, type Delivery } from './deliveries.js';
 
 type PublishArgs = MethodArgs<typeof BASIC_PUBLISH>;
-type Settlement = Extract<Method, { id: typeof BASIC_ACK | typeof BASIC_NACK | typeof BASIC_REJECT }>;
 
 const enum Mode {
   Plain,
@@ -111,9 +110,11 @@ export class Messaging {
   /** Next publish sequence number in confirm mode. */
   private publishSeq = 1;
   private txPublishes: { args: PublishArgs; header: Buffer; body: Buffer }[] = [];
-  private txAcks: Settlement[] = [];
+  private txAcks: { tag: number; multiple: boolean; requeue: boolean }[] = [];
   /** The last queue this channel declared, used when a method names the queue ''. */
   private lastQueue = '';
+  /** Queues the current message routes to; one set reused for every publish. */
+  private readonly routed = new Set<Queue>();
   private replyConsumer: (ReplyTarget & { tag: string; address: string }) | undefined;
 
   constructor(
@@ -207,16 +208,10 @@ export class Messaging {
       }
       case BASIC_GET:
         return this.get(method.args);
-      case BASIC_ACK:
       case BASIC_NACK:
+        return this.settle(method.args.deliveryTag, method.args.multiple, method.args.requeue);
       case BASIC_REJECT:
-        if (this.mode === Mode.Tx) {
-          // checked now, applied at commit
-          this.deliveries.check(method.args.deliveryTag, method.id !== BASIC_REJECT && method.args.multiple);
-          this.txAcks.push(method);
-          return;
-        }
-        return this.settle(method);
+        return this.settle(method.args.deliveryTag, false, method.args.requeue);
       case BASIC_RECOVER:
       case BASIC_RECOVER_ASYNC:
         if (!method.args.requeue) throw notImplemented('requeue=false');
@@ -280,12 +275,17 @@ export class Messaging {
       const target = this.vhost.replyTargets.get(args.routingKey);
       if (target) return target.deliverReply(message);
     }
-    const queues = exchange ? this.vhost.route(exchange, message) : new Set<Queue>();
+    const queues = this.routed;
+    queues.clear();
+    if (exchange) this.vhost.route(exchange, message, queues);
     if (queues.size === 0) {
       if (args.mandatory) this.sendContent(BASIC_RETURN, { replyCode: ReplyCode.NO_ROUTE, replyText: 'NO_ROUTE', exchange: args.exchange, routingKey: args.routingKey }, message);
       return;
     }
-    for (const q of queues) q.enqueue(message);
+    for (const q of queues) {
+      q.enqueue(message);
+      if (q.overloaded) this.connection.waitFor(q);
+    }
   }
 
   private commit(): void {
@@ -295,7 +295,7 @@ export class Messaging {
     this.txPublishes = [];
     this.txAcks = [];
     for (const p of publishes) this.route(p.args, p.header, p.body);
-    for (const a of acks) this.settle(a);
+    for (const a of acks) this.apply(a.tag, a.multiple, a.requeue);
     this.reply(TX_COMMIT_OK, {});
   }
 
@@ -369,7 +369,9 @@ export class Messaging {
   deliver(c: ChannelConsumer, queue: Queue, entry: QueuedMessage): void {
     const tag = this.deliveries.add(queue, entry, c, !c.noAck);
     const m = entry.message;
-    this.sendContent(BASIC_DELIVER, { consumerTag: c.tag, deliveryTag: tag, redelivered: entry.redelivered, exchange: m.exchange, routingKey: m.routingKey }, m);
+    const out = this.connection.out;
+    writeDeliver(out, this.channel, c.tag, tag, entry.redelivered, m.exchange, m.routingKey);
+    this.writeContent(m);
   }
 
   private get(a: MethodArgs<typeof BASIC_GET>): void {
@@ -389,8 +391,13 @@ export class Messaging {
   }
 
   private sendContent<K extends typeof BASIC_DELIVER | typeof BASIC_GET_OK | typeof BASIC_RETURN>(id: K, args: MethodArgs<K>, m: Message): void {
+    writeMethod(this.connection.out, this.channel, id, args as Partial<MethodArgs<K>>);
+    this.writeContent(m);
+  }
+
+  /** The content header as the publisher sent it, then the body in frames. */
+  private writeContent(m: Message): void {
     const out = this.connection.out;
-    writeMethod(out, this.channel, id, args as Partial<MethodArgs<K>>);
     writeRawFrame(out, FRAME_HEADER, this.channel, m.header);
     writeBody(out, this.channel, m.body, this.connection.frameMax);
     this.connection.scheduleFlush();
@@ -398,9 +405,19 @@ export class Messaging {
 
   // ---- acknowledgements ----
 
-  private settle(method: Settlement): void {
-    const taken = this.deliveries.take(method.args.deliveryTag, method.id !== BASIC_REJECT && method.args.multiple);
-    if (method.id !== BASIC_ACK && method.args.requeue) requeue(taken);
+  /** basic.ack (requeue false), nack or reject; in a transaction, checked now and applied at commit. */
+  settle(tag: number, multiple: boolean, requeueIt: boolean): void {
+    if (this.mode === Mode.Tx) {
+      this.deliveries.check(tag, multiple);
+      this.txAcks.push({ tag, multiple, requeue: requeueIt });
+      return;
+    }
+    this.apply(tag, multiple, requeueIt);
+  }
+
+  private apply(tag: number, multiple: boolean, requeueIt: boolean): void {
+    const taken = this.deliveries.take(tag, multiple);
+    if (requeueIt) requeue(taken);
     this.dispatchQueues(taken);
   }
 
