@@ -11,7 +11,6 @@ import { Writer } from '../protocol/codec.js';
 import type { FieldTable } from '../protocol/field-table.js';
 import { FRAME_OVERHEAD, FrameError, FrameParser, methodKey, heartbeatFrame, writeMethod, type FrameSink } from '../protocol/frames.js';
 import {
-  BASIC_ACK,
   CHANNEL_OPEN,
   CONNECTION_CLOSE,
   CONNECTION_CLOSE_OK,
@@ -34,6 +33,7 @@ import {
   type MethodArgs,
 } from '../protocol/generated/spec.js';
 import { Channel } from './channel.js';
+import type { Messaging } from './messaging.js';
 import type { ServerConfig } from './config.js';
 import { frameErrorDetail } from './erlang-format.js';
 import {
@@ -90,6 +90,7 @@ export class Connection implements FrameSink, FlowListener {
   private readonly parser: FrameParser;
   private flushScheduled = false;
   private readonly flushNow = () => this.flush();
+  private readonly pendingConfirms: Messaging[] = [];
 
   channelMax = 0;
   frameMax = FRAME_MIN_SIZE;
@@ -493,9 +494,10 @@ export class Connection implements FrameSink, FlowListener {
     this.scheduleFlush();
   }
 
-  /** A publisher confirm for one message. */
-  sendConfirm(channel: number, tag: number): void {
-    this.send(channel, BASIC_ACK, { deliveryTag: tag, multiple: false });
+  /** A channel has confirms to send: they go out, coalesced, with the next flush. */
+  confirmsPending(messaging: Messaging): void {
+    this.pendingConfirms.push(messaging);
+    this.scheduleFlush();
   }
 
   scheduleFlush(): void {
@@ -507,6 +509,10 @@ export class Connection implements FrameSink, FlowListener {
   /** Writes everything queued in one go (a single writev for several buffers). */
   flush(): void {
     this.flushScheduled = false;
+    if (this.pendingConfirms.length > 0) {
+      for (const m of this.pendingConfirms) m.writeConfirms();
+      this.pendingConfirms.length = 0;
+    }
     if (this.out.empty || this.socket.destroyed) return;
     const buffers = this.out.drain();
     this.sentSinceBeat = true;

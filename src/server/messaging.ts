@@ -9,6 +9,7 @@ import { isIntegerField } from '../protocol/field-table.js';
 import { writeDeliver } from '../protocol/fast-path.js';
 import { CONTENT_HEADER_PREFIX_SIZE, contentBodySize, decodeContentHeader, writeBody, writeContentHeader, writeMethod, writeRawFrame } from '../protocol/frames.js';
 import {
+  BASIC_ACK,
   BASIC_CANCEL,
   BASIC_CANCEL_OK,
   BASIC_CONSUME,
@@ -109,6 +110,10 @@ export class Messaging {
   private mode = Mode.Plain;
   /** Next publish sequence number in confirm mode. */
   private publishSeq = 1;
+  /** Every publish up to this sequence number is confirmed... */
+  private confirmedUpTo = 0;
+  /** ...and the client has been told up to this one. */
+  private confirmsSent = 0;
   private txPublishes: { args: PublishArgs; header: Buffer; body: Buffer }[] = [];
   private txAcks: { tag: number; multiple: boolean; requeue: boolean }[] = [];
   /** The last queue this channel declared, used when a method names the queue ''. */
@@ -265,7 +270,23 @@ export class Messaging {
       return;
     }
     this.route(args, header, body);
-    if (this.mode === Mode.Confirm) this.connection.sendConfirm(this.channel, this.publishSeq++);
+    if (this.mode === Mode.Confirm) this.confirm(this.publishSeq++);
+  }
+
+  // ---- publisher confirms ----
+
+  /** Confirms are collected until the connection flushes, then sent as one ack with multiple, as RabbitMQ does. */
+  private confirm(tag: number): void {
+    if (this.confirmedUpTo === this.confirmsSent) this.connection.confirmsPending(this);
+    this.confirmedUpTo = tag;
+  }
+
+  /** Writes the confirms collected since the last flush. */
+  writeConfirms(): void {
+    const upTo = this.confirmedUpTo;
+    if (upTo === this.confirmsSent) return;
+    writeMethod(this.connection.out, this.channel, BASIC_ACK, { deliveryTag: upTo, multiple: upTo > this.confirmsSent + 1 });
+    this.confirmsSent = upTo;
   }
 
   private route(args: PublishArgs, header: Buffer, body: Buffer): void {
@@ -435,6 +456,7 @@ export class Messaging {
 
   /** The channel is closing: consumers go and unacknowledged messages return to their queues. */
   release(): void {
+    this.confirmsSent = this.confirmedUpTo; // a closed channel's pending confirms are never sent
     this.cancelReplies();
     for (const c of [...this.consumers.values()]) this.removeConsumer(c);
     requeue(this.deliveries.takeAll());
