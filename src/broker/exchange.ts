@@ -42,7 +42,7 @@ function canonicalValue(f: FieldValue): unknown {
       return String(f.value);
     case 'S':
     case 'x':
-      return Buffer.isBuffer(f.value) ? f.value.toString('hex') : Buffer.from(f.value).toString('hex');
+      return Buffer.from(f.value).toString('hex');
     default:
       return f.value;
   }
@@ -141,23 +141,20 @@ class TopicExchange extends Exchange {
   }
 }
 
-/** RabbitMQ compares header values only within a class of types: all integers alike, both floats alike. */
+/**
+ * Header values compare as Erlang's == does: numbers by value whatever their type (1 = 1.0), strings
+ * and byte arrays by their bytes, anything else only with the same type.
+ */
 function typeClass(type: string): string {
-  if ('bBsuIilT'.includes(type)) return 'int';
-  if (type === 'f' || type === 'd') return 'float';
+  if ('bBsuIilfdT'.includes(type)) return 'number';
+  if (type === 'x') return 'S';
   return type;
 }
 
 function sameValue(a: FieldValue, b: FieldValue): boolean {
   if (typeClass(a.type) !== typeClass(b.type)) return false;
-  if (a.type === 'F' || a.type === 'A' || b.type === 'F' || b.type === 'A' || a.type === 'D') {
-    return JSON.stringify(canonicalValue(a)) === JSON.stringify(canonicalValue(b));
-  }
-  if (Buffer.isBuffer(a.value) || Buffer.isBuffer(b.value)) {
-    return Buffer.from(a.value as Buffer | string).equals(Buffer.from(b.value as Buffer | string));
-  }
-  // eslint-disable-next-line eqeqeq -- 1 (int) equals 1n (long), as in Erlang
-  return a.value == b.value;
+  if (typeClass(a.type) === 'number') return Number(a.value) === Number(b.value);
+  return JSON.stringify(canonicalValue(a)) === JSON.stringify(canonicalValue(b));
 }
 
 class HeadersExchange extends Exchange {

@@ -1,6 +1,11 @@
 // Topic routing through a trie of binding-key words, with RabbitMQ's rules: '*' matches exactly one
 // word, '#' zero or more, words are split on '.' and may be empty.
 
+/** A key's words; the empty key has none (so '*' does not match it, '#' and '' do). */
+function words(key: string): string[] {
+  return key === '' ? [] : key.split('.');
+}
+
 interface TrieNode<T> {
   children: Map<string, TrieNode<T>>;
   /** Bindings whose key ends at this node. */
@@ -14,7 +19,7 @@ export class TopicTrie<T> {
 
   add(key: string, value: T): void {
     let n = this.root;
-    for (const word of key.split('.')) {
+    for (const word of words(key)) {
       let next = n.children.get(word);
       if (!next) n.children.set(word, (next = node()));
       n = next;
@@ -24,23 +29,23 @@ export class TopicTrie<T> {
 
   remove(key: string, value: T): void {
     const path: TrieNode<T>[] = [this.root];
-    const words = key.split('.');
-    for (const word of words) {
+    const keyWords = words(key);
+    for (const word of keyWords) {
       const next = path[path.length - 1].children.get(word);
       if (!next) return;
       path.push(next);
     }
     path[path.length - 1].values.delete(value);
-    for (let i = words.length; i > 0; i--) {
+    for (let i = keyWords.length; i > 0; i--) {
       const n = path[i];
       if (n.values.size > 0 || n.children.size > 0) break;
-      path[i - 1].children.delete(words[i - 1]);
+      path[i - 1].children.delete(keyWords[i - 1]);
     }
   }
 
   /** Adds every value whose binding key matches `routingKey` to `out`. */
   match(routingKey: string, out: Set<T>): void {
-    this.walk(this.root, routingKey.split('.'), 0, out);
+    this.walk(this.root, words(routingKey), 0, out);
   }
 
   private walk(n: TrieNode<T>, words: string[], i: number, out: Set<T>): void {

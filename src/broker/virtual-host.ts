@@ -1,6 +1,7 @@
 // A virtual host: its exchanges, queues and bindings, declared, deleted and routed through as RabbitMQ does.
 import { randomBytes } from 'node:crypto';
-import { FIELD_TYPE_NAMES, type FieldTable, type FieldValue } from '../protocol/field-table.js';
+import type { FieldTable } from '../protocol/field-table.js';
+import { EQUIVALENT_QUEUE_ARGS, QUEUE_ARG_DEFAULTS, assertArgsEquivalent, assertField, validateExchangeArgs, validateHeadersBinding, validateQueueArgs } from './arguments.js';
 import { accessRefused, commandInvalid, notFound, preconditionFailed, resourceLocked } from './errors.js';
 import { EXCHANGE_TYPES, bindingId, createExchange, type Binding, type Destination, type Exchange, type ExchangeType } from './exchange.js';
 import type { Message } from './message.js';
@@ -17,12 +18,6 @@ const PREDECLARED: readonly [string, ExchangeType, boolean][] = [
   ['amq.rabbitmq.trace', 'topic', true],
 ];
 
-/** Queue arguments RabbitMQ compares when a queue is declared again. */
-const EQUIVALENT_QUEUE_ARGS = [
-  'x-expires', 'x-message-ttl', 'x-dead-letter-exchange', 'x-dead-letter-routing-key', 'x-max-length', 'x-max-length-bytes',
-  'x-max-in-memory-length', 'x-max-in-memory-bytes', 'x-max-priority', 'x-overflow', 'x-queue-mode', 'x-single-active-consumer',
-  'x-queue-type', 'x-queue-master-locator', 'x-quorum-initial-group-size', 'x-delivery-limit',
-];
 
 export interface ExchangeDeclare {
   name: string;
@@ -96,6 +91,7 @@ export class VirtualHost {
       return existing;
     }
     if (d.name.startsWith('amq.')) throw accessRefused(`exchange name '${d.name}' contains reserved prefix 'amq.*'`);
+    validateExchangeArgs(this.describe('exchange', d.name), d.args);
     const e = createExchange(d.name, d.type as ExchangeType, { durable: d.durable, autoDelete: d.autoDelete, internal: d.internal, args: d.args });
     this.exchanges.set(d.name, e);
     return e;
@@ -107,7 +103,7 @@ export class VirtualHost {
     assertField(what, 'durable', e.options.durable, d.durable);
     assertField(what, 'auto_delete', e.options.autoDelete, d.autoDelete);
     assertField(what, 'internal', e.options.internal, d.internal);
-    assertArgs(what, e.options.args, d.args, ['alternate-exchange']);
+    assertArgsEquivalent(what, e.options.args, d.args, ['alternate-exchange']);
   }
 
   deleteExchange(name: string, ifUnused: boolean): void {
@@ -134,14 +130,19 @@ export class VirtualHost {
       this.assertAccess(q, d.owner);
       return q;
     }
+    // even a queue of one's own: RabbitMQ checks the name before looking the queue up
+    if (d.name.startsWith('amq.')) throw accessRefused(`queue name '${d.name}' contains reserved prefix 'amq.*'`);
     const name = d.name === '' ? generatedName('amq.gen') : d.name;
     const existing = this.queues.get(name);
     if (existing) {
+      // a non-passive declaration must also agree on exclusivity
+      if (existing.options.owner === undefined && d.exclusive) throw this.locked(existing);
+      if (existing.options.owner !== undefined && !d.exclusive) throw this.locked(existing);
       this.assertAccess(existing, d.owner);
       this.assertQueueEquivalent(existing, d);
       return existing;
     }
-    if (d.name.startsWith('amq.')) throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
+    validateQueueArgs(this.describe('queue', name), d.args);
     const q = new Queue(this.name, name, { durable: d.durable, autoDelete: d.autoDelete, owner: d.exclusive ? d.owner : undefined, args: d.args }, (gone) =>
       this.removeQueue(gone),
     );
@@ -153,16 +154,18 @@ export class VirtualHost {
     const what = this.describe('queue', q.name);
     assertField(what, 'durable', q.options.durable, d.durable);
     assertField(what, 'auto_delete', q.options.autoDelete, d.autoDelete);
-    assertArgs(what, q.options.args, d.args, EQUIVALENT_QUEUE_ARGS);
+    assertArgsEquivalent(what, q.options.args, d.args, EQUIVALENT_QUEUE_ARGS, QUEUE_ARG_DEFAULTS);
   }
 
   /** An exclusive queue is only for the connection that declared it. */
   assertAccess(q: Queue, owner: object): void {
-    if (q.options.owner !== undefined && q.options.owner !== owner) {
-      throw resourceLocked(
-        `cannot obtain exclusive access to locked ${this.describe('queue', q.name)}. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
-      );
-    }
+    if (q.options.owner !== undefined && q.options.owner !== owner) throw this.locked(q);
+  }
+
+  private locked(q: Queue) {
+    return resourceLocked(
+      `cannot obtain exclusive access to locked ${this.describe('queue', q.name)}. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
+    );
   }
 
   /** The queue for a method that needs one, or 404. */
@@ -177,8 +180,8 @@ export class VirtualHost {
     const q = this.queues.get(name);
     if (!q) return 0;
     this.assertAccess(q, owner);
-    if (ifUnused && q.consumerCount > 0) throw preconditionFailed(`${this.describe('queue', name)} in use`);
     if (ifEmpty && q.messageCount > 0) throw preconditionFailed(`${this.describe('queue', name)} not empty`);
+    if (ifUnused && q.consumerCount > 0) throw preconditionFailed(`${this.describe('queue', name)} in use`);
     const count = q.messageCount;
     this.removeQueue(q);
     return count;
@@ -204,18 +207,19 @@ export class VirtualHost {
     if (source.name === '' || (destination.kind === 'exchange' && destination.name === '')) {
       throw accessRefused('operation not permitted on the default exchange');
     }
+    if (source.type === 'headers') validateHeadersBinding(args);
     const b: Binding = { source, destination, routingKey, args, id: bindingId(destination, routingKey, args) };
     if (!source.bind(b)) return;
     if (destination.kind === 'queue') destination.bindings.add(b);
     else destination.incoming.add(b);
   }
 
-  unbind(source: Exchange, destination: Destination, routingKey: string, args: FieldTable): void {
-    if (source.name === '' || (destination.kind === 'exchange' && destination.name === '')) {
-      throw accessRefused('operation not permitted on the default exchange');
-    }
+  /** Removes a binding if it exists; the queue's exclusivity only matters when there is one to remove. */
+  unbind(source: Exchange, destination: Destination, routingKey: string, args: FieldTable, owner: object): void {
     const b = source.bindings.get(bindingId(destination, routingKey, args));
-    if (b) this.dropBinding(b);
+    if (!b) return;
+    if (destination.kind === 'queue') this.assertAccess(destination, owner);
+    this.dropBinding(b);
   }
 
   /** Removes a binding from both ends; an auto-delete source goes with its last binding. */
@@ -261,38 +265,3 @@ export class VirtualHost {
   }
 }
 
-// ---- equivalence checks, with RabbitMQ's texts ----
-
-function assertField(what: string, key: string, current: unknown, received: unknown): void {
-  if (current !== received) {
-    throw preconditionFailed(`inequivalent arg '${key}' for ${what}: received '${String(received)}' but current is '${String(current)}'`);
-  }
-}
-
-function describeArg(f: FieldValue | undefined): string {
-  if (f === undefined) return 'none';
-  return `the value '${plain(f)}' of type '${FIELD_TYPE_NAMES[f.type]}'`;
-}
-
-function plain(f: FieldValue): string {
-  return Buffer.isBuffer(f.value) ? f.value.toString('utf8') : String(f.value);
-}
-
-/** Integer types are interchangeable, as are the two string types, when RabbitMQ compares arguments. */
-function compatible(a: FieldValue, b: FieldValue): boolean {
-  const cls = (t: string) => ('bBsuIil'.includes(t) ? 'int' : t);
-  return cls(a.type) === cls(b.type);
-}
-
-function assertArgs(what: string, current: FieldTable, received: FieldTable, keys: readonly string[]): void {
-  for (const key of keys) {
-    const c = current[key];
-    const r = received[key];
-    if (c === undefined && r === undefined) continue;
-    if (c !== undefined && r !== undefined) {
-      if (compatible(c, r) && plain(c) === plain(r)) continue;
-      throw preconditionFailed(`inequivalent arg '${key}' for ${what}: received '${plain(r)}' but current is '${plain(c)}'`);
-    }
-    throw preconditionFailed(`inequivalent arg '${key}' for ${what}: received ${describeArg(r)} but current is ${describeArg(c)}`);
-  }
-}

@@ -152,10 +152,16 @@ export class Messaging {
       case EXCHANGE_BIND:
       case EXCHANGE_UNBIND: {
         const a = method.args;
-        const destination = this.vhost.existingExchange(a.destination);
-        const source = this.vhost.existingExchange(a.source);
-        if (method.id === EXCHANGE_BIND) this.vhost.bind(source, destination, a.routingKey, a.arguments);
-        else this.vhost.unbind(source, destination, a.routingKey, a.arguments);
+        if (a.source === '' || a.destination === '') throw accessRefused('operation not permitted on the default exchange');
+        if (method.id === EXCHANGE_BIND) {
+          const source = this.vhost.existingExchange(a.source);
+          this.vhost.bind(source, this.vhost.existingExchange(a.destination), a.routingKey, a.arguments);
+        } else {
+          // unbinding what does not exist (even between missing exchanges) is fine
+          const source = this.vhost.exchange(a.source);
+          const destination = this.vhost.exchange(a.destination);
+          if (source && destination) this.vhost.unbind(source, destination, a.routingKey, a.arguments, this.connection);
+        }
         if (!a.nowait) this.reply(method.id === EXCHANGE_BIND ? EXCHANGE_BIND_OK : EXCHANGE_UNBIND_OK, {});
         return;
       }
@@ -173,13 +179,15 @@ export class Messaging {
       case QUEUE_UNBIND: {
         const a = method.args;
         if (a.exchange === '') throw accessRefused('operation not permitted on the default exchange');
-        const q = this.queue(a.queue);
-        const source = this.vhost.existingExchange(a.exchange);
         if (method.id === QUEUE_BIND) {
-          this.vhost.bind(source, q, a.routingKey, a.arguments);
+          const source = this.vhost.existingExchange(a.exchange);
+          this.vhost.bind(source, this.queue(a.queue), a.routingKey, a.arguments);
           if (!method.args.nowait) this.reply(QUEUE_BIND_OK, {});
         } else {
-          this.vhost.unbind(source, q, a.routingKey, a.arguments);
+          // unbinding what does not exist (even a missing queue or exchange) is fine
+          const source = this.vhost.exchange(a.exchange);
+          const q = this.vhost.queues.get(this.queueName(a.queue));
+          if (source && q) this.vhost.unbind(source, q, a.routingKey, a.arguments, this.connection);
           this.reply(QUEUE_UNBIND_OK, {});
         }
         return;

@@ -1,0 +1,124 @@
+// Validation and comparison of queue and exchange arguments, with RabbitMQ's reply texts.
+import { FIELD_TYPE_NAMES, type FieldTable, type FieldValue } from '../protocol/field-table.js';
+import { preconditionFailed } from './errors.js';
+
+const INTEGER_TYPES = 'bBsuIil';
+
+/** Erlang's ~p of a float: 10.0, 1.5, 1.0e21. */
+function erlFloat(v: number): string {
+  if (Number.isInteger(v) && Math.abs(v) < 1e21) return `${v}.0`;
+  const s = String(v);
+  return s.includes('e') ? s.replace(/^(-?\d+)(e)/, '$1.0$2').replace('e+', 'e') : s;
+}
+
+/** A field's value as RabbitMQ prints it inside quotes in equivalence errors. */
+export function printValue(f: FieldValue): string {
+  if (f.type === 'f' || f.type === 'd') return erlFloat(f.value);
+  if (Buffer.isBuffer(f.value)) return f.value.toString('utf8');
+  return String(f.value);
+}
+
+function typeClass(type: string): string {
+  if (INTEGER_TYPES.includes(type)) return 'int';
+  if (type === 'x') return 'S';
+  return type;
+}
+
+/** Equal for RabbitMQ's argument checks: integers of any width alike, strings and byte arrays alike. */
+export function sameArgument(a: FieldValue, b: FieldValue): boolean {
+  return typeClass(a.type) === typeClass(b.type) && printValue(a) === printValue(b);
+}
+
+function describe(f: FieldValue | undefined): string {
+  return f === undefined ? 'none' : `the value '${printValue(f)}' of type '${FIELD_TYPE_NAMES[f.type]}'`;
+}
+
+/** RabbitMQ's "inequivalent arg" check of a declaration property (type, durable, auto_delete…). */
+export function assertField(what: string, key: string, current: unknown, received: unknown): void {
+  if (current !== received) {
+    throw preconditionFailed(`inequivalent arg '${key}' for ${what}: received '${String(received)}' but current is '${String(current)}'`);
+  }
+}
+
+/** RabbitMQ's "inequivalent arg" check over the argument keys it compares. */
+export function assertArgsEquivalent(what: string, current: FieldTable, received: FieldTable, keys: readonly string[], defaults: FieldTable = {}): void {
+  for (const key of keys) {
+    const c = current[key] ?? defaults[key];
+    const r = received[key] ?? defaults[key];
+    if (c === undefined && r === undefined) continue;
+    if (c !== undefined && r !== undefined) {
+      if (sameArgument(c, r)) continue;
+      throw preconditionFailed(`inequivalent arg '${key}' for ${what}: received '${printValue(r)}' but current is '${printValue(c)}'`);
+    }
+    throw preconditionFailed(`inequivalent arg '${key}' for ${what}: received ${describe(r)} but current is ${describe(c)}`);
+  }
+}
+
+// ---- queue arguments ----
+
+/** An invalid value: `reason` is the Erlang term RabbitMQ prints, already formatted. */
+type Check = (f: FieldValue) => string | undefined;
+
+const integer: Check = (f) => (INTEGER_TYPES.includes(f.type) ? undefined : `"expected integer, got ${FIELD_TYPE_NAMES[f.type]}"`);
+const nonNegative: Check = (f) => integer(f) ?? (Number(f.value) < 0 ? `{value_negative,${f.value}}` : undefined);
+const positive: Check = (f) => nonNegative(f) ?? (Number(f.value) === 0 ? `{value_zero,0}` : undefined);
+const string: Check = (f) => (f.type === 'S' || f.type === 'x' ? undefined : `{unacceptable_type,${FIELD_TYPE_NAMES[f.type]}}`);
+const oneOf =
+  (values: readonly string[], reason: string): Check =>
+  (f) =>
+    string(f) ?? (values.includes(printValue(f)) ? undefined : reason);
+
+const QUEUE_ARG_CHECKS: Readonly<Record<string, Check>> = {
+  'x-expires': positive,
+  'x-message-ttl': nonNegative,
+  'x-max-length': nonNegative,
+  'x-max-length-bytes': nonNegative,
+  'x-max-priority': (f) => nonNegative(f) ?? (Number(f.value) > 255 ? `{value_too_large,${f.value},255}` : undefined),
+  'x-dead-letter-exchange': string,
+  'x-dead-letter-routing-key': string,
+  'x-overflow': oneOf(['drop-head', 'reject-publish', 'reject-publish-dlx'], 'invalid_overflow'),
+  'x-queue-mode': oneOf(['default', 'lazy'], 'invalid_queue_mode'),
+  'x-queue-type': (f) => string(f) ?? (['classic', 'quorum', 'stream'].includes(printValue(f)) ? undefined : `"unsupported queue type '${printValue(f)}'"`),
+  'x-single-active-consumer': (f) => (f.type === 't' ? undefined : `{unacceptable_type,${FIELD_TYPE_NAMES[f.type]}}`),
+  'x-delivery-limit': nonNegative,
+};
+
+/** The queue arguments RabbitMQ compares when a queue is declared again. */
+export const EQUIVALENT_QUEUE_ARGS = [
+  'x-expires', 'x-message-ttl', 'x-dead-letter-exchange', 'x-dead-letter-routing-key', 'x-max-length', 'x-max-length-bytes',
+  'x-max-in-memory-length', 'x-max-in-memory-bytes', 'x-max-priority', 'x-overflow', 'x-queue-mode', 'x-single-active-consumer',
+  'x-queue-type', 'x-quorum-initial-group-size', 'x-delivery-limit',
+];
+
+/** A declared queue's type defaults to classic, so declaring it again with x-queue-type classic is equivalent. */
+export const QUEUE_ARG_DEFAULTS: FieldTable = { 'x-queue-type': { type: 'S', value: 'classic' } };
+
+export function validateQueueArgs(what: string, args: FieldTable): void {
+  for (const key of Object.keys(args)) {
+    const reason = QUEUE_ARG_CHECKS[key]?.(args[key]);
+    if (reason !== undefined) throw preconditionFailed(`invalid arg '${key}' for ${what}: ${reason}`);
+  }
+}
+
+// ---- exchange and binding arguments ----
+
+export function validateExchangeArgs(what: string, args: FieldTable): void {
+  const ae = args['alternate-exchange'];
+  if (ae !== undefined && ae.type !== 'S') {
+    throw preconditionFailed(`invalid type '${FIELD_TYPE_NAMES[ae.type]}' for arg 'alternate-exchange' in ${what}`);
+  }
+}
+
+const X_MATCH = ['all', 'any', 'all-with-x', 'any-with-x'];
+
+/** A headers binding's x-match, checked as RabbitMQ's headers exchange checks it. */
+export function validateHeadersBinding(args: FieldTable): void {
+  const m = args['x-match'];
+  if (m === undefined) return;
+  if (m.type !== 'S') {
+    throw preconditionFailed(`Invalid x-match field type ${FIELD_TYPE_NAMES[m.type]} (value ${printValue(m)}); expected longstr`);
+  }
+  if (!X_MATCH.includes(printValue(m))) {
+    throw preconditionFailed(`Invalid x-match field value <<"${printValue(m)}">>; expected all, any, all-with-x, or any-with-x`);
+  }
+}
