@@ -115,7 +115,7 @@ async function suite() {
     '',
     '| broker | start-up to accepting connections | idle RSS |',
     '| --- | --- | --- |',
-    `| warren | ${/median[^\n]*/.exec(startup)?.[0] ?? startup.trim().split('\n').pop()} | ${idleRss.toFixed(1)} MB |`,
+    `| warren | ${/ready \(median[^\n]*/.exec(startup)?.[0] ?? startup.trim().split("\n").pop()} | ${idleRss.toFixed(1)} MB |`,
     ...(rabbitIdleRss !== undefined ? [`| rabbitmq | (about 3.5 s here, see ../shared/bench/README.md) | ${rabbitIdleRss.toFixed(1)} MB |`] : []),
     '',
   ].join('\n');

@@ -5,13 +5,9 @@ declare module 'buffer-layout' {
     decode(b: Buffer, offset?: number): T;
     encode(src: T, b: Buffer, offset?: number): number;
   }
-  interface BufferLayout {
-    struct<T>(fields: Layout<unknown>[], property?: string): Layout<T>;
-    u8(property?: string): Layout<number>;
-    u16be(property?: string): Layout<number>;
-    u32be(property?: string): Layout<number>;
-    nu64be(property?: string): Layout<number>;
-  }
-  const layout: BufferLayout;
-  export default layout;
+  export function struct<T>(fields: Layout<unknown>[], property?: string): Layout<T>;
+  export function u8(property?: string): Layout<number>;
+  export function u16be(property?: string): Layout<number>;
+  export function u32be(property?: string): Layout<number>;
+  export function nu64be(property?: string): Layout<number>;
 }

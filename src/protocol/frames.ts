@@ -1,5 +1,6 @@
 // Frames: the incremental parser, and encoders for method, content header, body and heartbeat frames.
-import BufferLayout from 'buffer-layout';
+import { createRequire } from 'node:module';
+import type BufferLayoutModule from 'buffer-layout';
 import { DecodeError, Reader, Writer } from './codec.js';
 import {
   CONTENT_CLASS_ID,
@@ -29,11 +30,7 @@ export interface FrameHeader {
   size: number;
 }
 /** type octet, channel short, payload size long. */
-export const frameHeaderLayout = BufferLayout.struct<FrameHeader>([
-  BufferLayout.u8('type'),
-  BufferLayout.u16be('channel'),
-  BufferLayout.u32be('size'),
-]);
+
 
 export interface ContentHeaderPrefix {
   classId: number;
@@ -42,13 +39,25 @@ export interface ContentHeaderPrefix {
   flags: number;
 }
 /** The fixed start of a content header payload: class, weight, body size and the first flags word. */
-export const contentHeaderLayout = BufferLayout.struct<ContentHeaderPrefix>([
-  BufferLayout.u16be('classId'),
-  BufferLayout.u16be('weight'),
-  BufferLayout.nu64be('bodySize'),
-  BufferLayout.u16be('flags'),
-]);
-export const CONTENT_HEADER_PREFIX_SIZE = contentHeaderLayout.span;
+
+/**
+ * The fixed layouts, described with buffer-layout for the generic (cold) paths: errors and full header
+ * decoding. Loaded on first use: the module costs ~10 ms of start-up and the hot path reads by hand.
+ */
+export const layouts = (() => {
+  let built: { frameHeader: BufferLayoutModule.Layout<FrameHeader>; contentHeader: BufferLayoutModule.Layout<ContentHeaderPrefix> } | undefined;
+  return () => {
+    if (built) return built;
+    const L = createRequire(import.meta.url)('buffer-layout') as typeof BufferLayoutModule;
+    built = {
+      frameHeader: L.struct<FrameHeader>([L.u8('type'), L.u16be('channel'), L.u32be('size')]),
+      contentHeader: L.struct<ContentHeaderPrefix>([L.u16be('classId'), L.u16be('weight'), L.nu64be('bodySize'), L.u16be('flags')]),
+    };
+    return built;
+  };
+})();
+/** Bytes before the property values: class, weight, body size, flags (the content header layout's span). */
+export const CONTENT_HEADER_PREFIX_SIZE = 14;
 
 export interface FrameSink {
   /** One complete frame; `payload` is a slice of the received bytes, valid until the handler returns unless kept. */
@@ -122,7 +131,7 @@ export class FrameParser {
       }
       const size = buf.readUInt32BE(pos + 3);
       if (size > this.frameMax) {
-        throw new FrameError('too-large', frameHeaderLayout.decode(buf, pos), EMPTY, 0);
+        throw new FrameError('too-large', layouts().frameHeader.decode(buf, pos), EMPTY, 0);
       }
       const total = size + FRAME_OVERHEAD;
       if (avail < total) {
@@ -132,7 +141,7 @@ export class FrameParser {
       const end = buf[pos + HEADER_SIZE + size];
       if (end !== FRAME_END) {
         const payload = buf.subarray(pos + HEADER_SIZE, pos + HEADER_SIZE + size);
-        throw new FrameError('frame-end', frameHeaderLayout.decode(buf, pos), payload, end);
+        throw new FrameError('frame-end', layouts().frameHeader.decode(buf, pos), payload, end);
       }
       this.sink.onFrame(buf[pos], buf.readUInt16BE(pos + 1), buf.subarray(pos + HEADER_SIZE, pos + HEADER_SIZE + size));
       pos += total;
@@ -229,7 +238,7 @@ export interface ContentHeader extends ContentHeaderPrefix {
 /** Decodes a whole content header payload (properties included). Throws DecodeError. */
 export function decodeContentHeader(payload: Buffer): ContentHeader {
   if (payload.length < CONTENT_HEADER_PREFIX_SIZE) throw new DecodeError('content header too short');
-  const prefix = contentHeaderLayout.decode(payload, 0);
+  const prefix = layouts().contentHeader.decode(payload, 0);
   return { ...prefix, properties: decodeProperties(prefix.flags, new Reader(payload, CONTENT_HEADER_PREFIX_SIZE)) };
 }
 

@@ -5,11 +5,11 @@ import { Writer } from '../../src/protocol/codec.js';
 import {
   FrameError,
   FrameParser,
+  CONTENT_HEADER_PREFIX_SIZE,
   contentBodySize,
-  contentHeaderLayout,
   decodeContentHeader,
   encodeMethodFrame,
-  frameHeaderLayout,
+  layouts,
   writeBody,
   writeContentHeader,
 } from '../../src/protocol/frames.js';
@@ -113,7 +113,7 @@ describe('FrameParser', () => {
     fc.assert(
       fc.property(fc.nat(255), fc.nat(65535), fc.nat(0xffffffff), (type, channel, size) => {
         const b = Buffer.alloc(7);
-        frameHeaderLayout.encode({ type, channel, size }, b);
+        layouts().frameHeader.encode({ type, channel, size }, b);
         expect([b[0], b.readUInt16BE(1), b.readUInt32BE(3)]).toEqual([type, channel, size]);
       }),
     );
@@ -121,6 +121,10 @@ describe('FrameParser', () => {
 });
 
 describe('content header fast path', () => {
+  it('has the prefix size of its layout', () => {
+    expect(CONTENT_HEADER_PREFIX_SIZE).toBe(layouts().contentHeader.span);
+  });
+
   it('reads the body size as the generic decoder does', () => {
     fc.assert(
       fc.property(fc.maxSafeInteger().map(Math.abs), fc.boolean(), (size, withProps) => {
@@ -128,7 +132,7 @@ describe('content header fast path', () => {
         writeContentHeader(w, 1, size, withProps ? { priority: 3, headers: {} } : {});
         const payload = Buffer.concat(w.drain()).subarray(7, -1);
         expect(contentBodySize(payload)).toBe(decodeContentHeader(payload).bodySize);
-        expect(contentHeaderLayout.decode(payload).bodySize).toBe(size);
+        expect(layouts().contentHeader.decode(payload).bodySize).toBe(size);
       }),
     );
   });
