@@ -183,6 +183,7 @@ export class Writer {
   /** Start of the bytes not yet taken. */
   start = 0;
   private queued: Buffer[] = [];
+  private queuedBytes = 0;
 
   constructor(private readonly chunkSize = 16384) {
     this.buf = Buffer.allocUnsafe(chunkSize);
@@ -209,8 +210,8 @@ export class Writer {
   /** Appends `b` without copying it when it is large; it must not change until drained and written. */
   ref(b: Buffer): void {
     if (b.length < REF_THRESHOLD) return this.bytes(b);
-    if (this.pos > this.start) this.queued.push(this.take());
-    this.queued.push(b);
+    if (this.pos > this.start) this.queue(this.take());
+    this.queue(b);
   }
 
   /** Everything written since the last drain, in order, as a list of buffers. */
@@ -218,10 +219,21 @@ export class Writer {
     const out = this.queued;
     if (this.pos > this.start) out.push(this.take());
     this.queued = [];
+    this.queuedBytes = 0;
     return out;
   }
 
-  /** Bytes waiting to be drained. */
+  private queue(b: Buffer): void {
+    this.queued.push(b);
+    this.queuedBytes += b.length;
+  }
+
+  /** How many bytes wait to be drained. */
+  get pendingBytes(): number {
+    return this.pos - this.start + this.queuedBytes;
+  }
+
+  /** Whether nothing waits to be drained. */
   get empty(): boolean {
     return this.pos === this.start && this.queued.length === 0;
   }

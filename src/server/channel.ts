@@ -201,6 +201,11 @@ export class Channel {
     });
   }
 
+  /** The socket drained: consumers that waited for it may receive again. */
+  resumeDeliveries(): void {
+    if (this.state === State.Open) this.messaging.dispatchAll();
+  }
+
   /** Gives back what the channel holds in the broker: consumers go, unacked messages are requeued. */
   release(): void {
     this.publishArgs = undefined;

@@ -77,6 +77,8 @@ const CLOSING_TIMEOUT_MS = 30000;
 /** After a failed handshake or an unreadable frame RabbitMQ holds the socket this long, then resets it. */
 const SILENT_CLOSE_DELAY_MS = 3000;
 const EMPTY = Buffer.alloc(0);
+/** Output bytes (buffered and in the socket) above which deliveries wait for 'drain'. */
+const OUTPUT_HIGH_WATER = 1 << 20;
 const HEARTBEAT_FRAME = heartbeatFrame();
 
 let nextConnectionId = 1;
@@ -91,6 +93,7 @@ export class Connection implements FrameSink, FlowListener {
   private flushScheduled = false;
   private readonly flushNow = () => this.flush();
   private readonly pendingConfirms: Messaging[] = [];
+  private outputBlocked = false;
 
   channelMax = 0;
   frameMax = FRAME_MIN_SIZE;
@@ -120,6 +123,7 @@ export class Connection implements FrameSink, FlowListener {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.logger.debug({ err }, 'socket error'));
     socket.on('close', () => this.onSocketClosed());
+    socket.on('drain', () => this.onDrain());
     this.handshakeTimer = setTimeout(() => this.onHandshakeTimeout(), ctx.config.handshakeTimeoutMs);
     this.handshakeTimer.unref();
   }
@@ -320,6 +324,25 @@ export class Connection implements FrameSink, FlowListener {
     opened.open();
   }
 
+  // ---- output flow control ----
+
+  /**
+   * Whether deliveries may be written now. Consumers without prefetch limits (no-ack) would otherwise
+   * pour a whole backlog into memory; they wait for the socket to drain instead.
+   */
+  get writable(): boolean {
+    if (this.out.pendingBytes + this.socket.writableLength < OUTPUT_HIGH_WATER) return true;
+    this.outputBlocked = true;
+    return false;
+  }
+
+  /** After a flush or a 'drain': consumers that found the output full may receive again. */
+  private onDrain(): void {
+    if (!this.outputBlocked || !this.writable) return;
+    this.outputBlocked = false;
+    for (const channel of this.channels.values()) channel.resumeDeliveries();
+  }
+
   // ---- publisher flow control ----
 
   /** Stops reading from the socket until `queue` has worked down its backlog. */
@@ -516,17 +539,16 @@ export class Connection implements FrameSink, FlowListener {
     if (this.out.empty || this.socket.destroyed) return;
     const buffers = this.out.drain();
     this.sentSinceBeat = true;
-    if (buffers.length === 1) {
-      this.socket.write(buffers[0]);
-      return;
+    if (buffers.length === 1) this.socket.write(buffers[0]);
+    else {
+      this.socket.cork();
+      for (const b of buffers) this.socket.write(b);
+      this.socket.uncork();
     }
-    this.socket.cork();
-    for (const b of buffers) this.socket.write(b);
-    this.socket.uncork();
+    if (this.outputBlocked) this.onDrain();
   }
 
   get isRunning(): boolean {
     return this.state === State.Running;
   }
-
 }

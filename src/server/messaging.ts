@@ -86,6 +86,7 @@ class ChannelConsumer implements Consumer {
   ) {}
 
   ready(): boolean {
+    if (!this.messaging.writable) return false;
     if (this.noAck) return true;
     if (this.prefetch !== 0 && this.unacked >= this.prefetch) return false;
     return this.messaging.hasChannelCredit();
@@ -391,6 +392,10 @@ export class Messaging {
     if (this.connection.hasCapability('consumer_cancel_notify')) this.reply(BASIC_CANCEL, { consumerTag: c.tag, nowait: true });
   }
 
+  get writable(): boolean {
+    return this.connection.writable;
+  }
+
   hasChannelCredit(): boolean {
     return this.channelPrefetch === 0 || this.deliveries.consumerUnacked < this.channelPrefetch;
   }
@@ -458,7 +463,7 @@ export class Messaging {
     for (const q of queues) q.dispatch();
   }
 
-  private dispatchAll(): void {
+  dispatchAll(): void {
     for (const c of this.consumers.values()) c.queue.dispatch();
   }
 
