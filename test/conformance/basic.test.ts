@@ -40,77 +40,35 @@ import {
 } from '../../src/protocol/generated/spec.js';
 import { testBroker, type TestBroker } from '../support/broker.js';
 import { RawClient } from '../support/raw-client.js';
+import { Session } from '../support/session.js';
 
 let broker: TestBroker;
+let session: Session;
 beforeAll(async () => {
   broker = await testBroker();
+  session = new Session(broker.url);
 });
 afterAll(async () => {
-  await cleanup();
-  if (adminConn) await adminConn.close().catch(() => {});
+  await session.close();
   await broker.close();
 });
+afterEach(() => session.cleanup());
 
 // ---------------------------------------------------------------------------------------------------
 // Bookkeeping: every connection a test opens is closed after it, every queue it declares is deleted.
 
-const conns: ChannelModel[] = [];
-const raws: RawClient[] = [];
-const queues: string[] = [];
-let adminConn: ChannelModel | undefined;
-let adminCh: Channel | undefined;
-
-async function cleanup() {
-  for (const r of raws.splice(0)) r.destroy();
-  for (const c of conns.splice(0)) await c.close().catch(() => {});
-  const names = queues.splice(0);
-  if (names.length) {
-    const ch = await admin();
-    for (const q of names) await ch.deleteQueue(q);
-  }
-}
-afterEach(cleanup);
-
-/** A channel used only to declare, inspect and delete queues; reopened if a test broke it. */
-async function admin(): Promise<Channel> {
-  if (!adminConn) {
-    adminConn = await amqp.connect(broker.url);
-    adminConn.on('error', () => {});
-    adminConn.on('close', () => {
-      adminConn = undefined;
-      adminCh = undefined;
-    });
-  }
-  if (!adminCh) {
-    const ch = await adminConn.createChannel();
-    ch.on('error', () => {});
-    ch.on('close', () => {
-      if (adminCh === ch) adminCh = undefined;
-    });
-    adminCh = ch;
-  }
-  return adminCh;
-}
-
-async function connection(): Promise<ChannelModel> {
-  const c = await amqp.connect(broker.url);
-  c.on('error', () => {});
-  conns.push(c);
-  return c;
-}
-
-async function channel(conn?: ChannelModel): Promise<Channel> {
-  const ch = await (conn ?? (await connection())).createChannel();
-  ch.on('error', () => {});
-  return ch;
-}
+const raws = () => session.raws;
+const queues = () => session.queues;
+const admin = () => session.admin();
+const connection = () => session.connection();
+const channel = (conn?: ChannelModel) => session.channel(conn);
 
 const unique = (prefix: string) => `${prefix}-${randomBytes(6).toString('hex')}`;
 
 /** A non-exclusive queue, deleted after the test. */
 async function queue(ch?: Channel): Promise<string> {
   const name = unique('warren-basic');
-  queues.push(name);
+  queues().push(name);
   await (ch ?? (await admin())).assertQueue(name, { durable: false, autoDelete: false });
   return name;
 }
@@ -218,7 +176,7 @@ async function expectChannelClosed(
 
 async function raw(channels = [1]): Promise<RawClient> {
   const c = await RawClient.open(broker.port, broker.host, {}, channels);
-  raws.push(c);
+  raws().push(c);
   return c;
 }
 

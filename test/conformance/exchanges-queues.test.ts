@@ -11,103 +11,46 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CONNECTION_CLOSE, CONNECTION_CLOSE_OK, EXCHANGE_DECLARE } from '../../src/protocol/generated/spec.js';
 import { testBroker, type TestBroker } from '../support/broker.js';
 import { RawClient } from '../support/raw-client.js';
+import { Session } from '../support/session.js';
 
 let broker: TestBroker;
+let session: Session;
 beforeAll(async () => {
   broker = await testBroker();
+  session = new Session(broker.url);
 });
 afterAll(async () => {
-  await cleanup();
-  if (adminConn) await adminConn.close().catch(() => {});
+  await session.close();
   await broker.close();
 });
+afterEach(() => session.cleanup());
 
 // ---------------------------------------------------------------------------------------------------
 // Bookkeeping: every connection a test opens is closed after it, every exchange and queue it declares
 // is deleted (deleting what is already gone is fine).
 
-const conns: ChannelModel[] = [];
-const raws: RawClient[] = [];
-const exchanges: string[] = [];
-const queues: string[] = [];
-let adminConn: ChannelModel | undefined;
-let adminCh: Channel | undefined;
-
-async function cleanup() {
-  for (const r of raws.splice(0)) r.destroy();
-  for (const c of conns.splice(0)) await c.close().catch(() => {});
-  const xs = exchanges.splice(0);
-  const qs = queues.splice(0);
-  if (xs.length || qs.length) {
-    const ch = await admin();
-    for (const q of qs) await ch.deleteQueue(q);
-    for (const x of xs) await ch.deleteExchange(x);
-  }
-}
-afterEach(cleanup);
-
-/** A channel used to declare, inspect and delete; reopened if a test broke it. Never owns exclusive queues. */
-async function admin(): Promise<Channel> {
-  if (!adminConn) {
-    const conn = await amqp.connect(broker.url);
-    adminConn = conn;
-    conn.on('error', () => {});
-    conn.on('close', () => {
-      if (adminConn === conn) {
-        adminConn = undefined;
-        adminCh = undefined;
-      }
-    });
-  }
-  if (!adminCh) {
-    const ch = await adminConn.createChannel();
-    ch.on('error', () => {});
-    ch.on('close', () => {
-      if (adminCh === ch) adminCh = undefined;
-    });
-    adminCh = ch;
-  }
-  return adminCh;
-}
-
-async function connection(): Promise<ChannelModel> {
-  const c = await amqp.connect(broker.url);
-  c.on('error', () => {});
-  conns.push(c);
-  return c;
-}
-
-async function channel(conn?: ChannelModel): Promise<Channel> {
-  const ch = await (conn ?? (await connection())).createChannel();
-  ch.on('error', () => {});
-  return ch;
-}
-
-async function confirmChannel(conn?: ChannelModel): Promise<ConfirmChannel> {
-  const ch = await (conn ?? (await connection())).createConfirmChannel();
-  ch.on('error', () => {});
-  return ch;
-}
-
-/** A fresh connection and a channel on it. */
-async function open(): Promise<{ conn: ChannelModel; ch: Channel }> {
-  const conn = await connection();
-  return { conn, ch: await channel(conn) };
-}
+const raws = () => session.raws;
+const queues = () => session.queues;
+const exchanges = () => session.exchanges;
+const admin = () => session.admin();
+const connection = () => session.connection();
+const channel = (conn?: ChannelModel) => session.channel(conn);
+const confirmChannel = (conn?: ChannelModel) => session.confirmChannel(conn);
+const open = () => session.open();
 
 const unique = (prefix: string) => `warren-xq-${prefix}-${randomBytes(6).toString('hex')}`;
 
 /** A name to declare, deleted (as exchange) after the test. */
 function exchangeName(prefix = 'x'): string {
   const name = unique(prefix);
-  exchanges.push(name);
+  exchanges().push(name);
   return name;
 }
 
 /** A name to declare, deleted (as queue) after the test. */
 function queueName(prefix = 'q'): string {
   const name = unique(prefix);
-  queues.push(name);
+  queues().push(name);
   return name;
 }
 
@@ -153,7 +96,7 @@ async function waitForCount(q: string, messageCount: number, timeoutMs = 3000) {
 /** Whether an exchange exists, by a passive declare on a throwaway channel. */
 async function exchangeExists(name: string): Promise<boolean> {
   await admin();
-  const ch = await channel(adminConn);
+  const ch = await channel(session.adminConn);
   try {
     await ch.checkExchange(name);
     await ch.close();
@@ -167,7 +110,7 @@ async function exchangeExists(name: string): Promise<boolean> {
 /** Whether a queue exists, by a passive declare on a throwaway channel. */
 async function queueExists(name: string): Promise<boolean> {
   await admin();
-  const ch = await channel(adminConn);
+  const ch = await channel(session.adminConn);
   try {
     await ch.checkQueue(name);
     await ch.close();
@@ -411,7 +354,7 @@ describe('exchange.declare', () => {
   it('treats the "amq." prefix case-sensitively: "AMQ.x" may be declared', async () => {
     const ch = await channel();
     const name = `AMQ.${unique('x')}`;
-    exchanges.push(name);
+    exchanges().push(name);
     expect(await ch.assertExchange(name, 'direct', { durable: false })).toEqual({ exchange: name });
   });
 
@@ -499,7 +442,7 @@ describe('exchange.declare', () => {
 
   it('sends the 503 as connection.close naming exchange.declare (40, 10)', async () => {
     const c = await RawClient.open(broker.port, broker.host, {}, [1]);
-    raws.push(c);
+    raws().push(c);
     c.method(1, EXCHANGE_DECLARE, { exchange: exchangeName('badtype'), type: 'foo' });
     expect(await c.expectMethod(CONNECTION_CLOSE)).toEqual({
       replyCode: 503,
@@ -918,7 +861,7 @@ describe('queue.declare', () => {
   it('names a non-exclusive server-named queue the same way', async () => {
     const ch = await channel();
     const ok = await ch.assertQueue('', { exclusive: false, autoDelete: false, durable: false });
-    queues.push(ok.queue);
+    queues().push(ok.queue);
     expect(ok.queue).toMatch(/^amq\.gen-[A-Za-z0-9_-]{22}$/);
   });
 
