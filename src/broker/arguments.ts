@@ -122,3 +122,24 @@ export function validateHeadersBinding(args: FieldTable): void {
     throw preconditionFailed(`Invalid x-match field value <<"${printValue(m)}">>; expected all, any, all-with-x, or any-with-x`);
   }
 }
+
+export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
+
+/** The limits a queue's (validated) arguments set. */
+export interface QueueLimits {
+  messageTtl: number | undefined;
+  maxLength: number | undefined;
+  maxLengthBytes: number | undefined;
+  overflow: Overflow;
+}
+
+export function queueLimits(args: FieldTable): QueueLimits {
+  const int = (key: string) => (args[key] === undefined ? undefined : Number(args[key].value));
+  const overflow = args['x-overflow'];
+  return {
+    messageTtl: int('x-message-ttl'),
+    maxLength: int('x-max-length'),
+    maxLengthBytes: int('x-max-length-bytes'),
+    overflow: overflow === undefined ? 'drop-head' : (printValue(overflow) as Overflow),
+  };
+}

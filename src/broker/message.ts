@@ -31,4 +31,6 @@ export interface QueuedMessage {
   /** Enqueue order, so requeued messages go back where they were. */
   readonly seq: number;
   redelivered: boolean;
+  /** When it expires (ms since the epoch), 0 for never. */
+  readonly expiresAt: number;
 }

@@ -1,6 +1,7 @@
 // A queue: ready messages in FIFO order, consumers served round-robin within the highest priority
 // that has credit, and unacknowledged messages returned to their original place.
 import type { FieldTable } from '../protocol/field-table.js';
+import { queueLimits, type QueueLimits } from './arguments.js';
 import { Deque } from './deque.js';
 import type { Binding } from './exchange.js';
 import type { Message, QueuedMessage } from './message.js';
@@ -51,6 +52,11 @@ export class Queue {
   private hadConsumer = false;
   deleted = false;
   private flowWaiters: Set<FlowListener> | undefined;
+  readonly limits: QueueLimits;
+  /** Body bytes of the ready messages (for x-max-length-bytes). */
+  private bytes = 0;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private expiryAt = 0;
 
   constructor(
     readonly vhostName: string,
@@ -58,9 +64,13 @@ export class Queue {
     readonly options: QueueOptions,
     /** Called when the queue decides to go (auto-delete). */
     private readonly onAutoDelete: (q: Queue) => void,
-  ) {}
+  ) {
+    this.limits = queueLimits(options.args);
+  }
 
+  /** Ready messages (expired ones are dropped first, as RabbitMQ does before it counts). */
   get messageCount(): number {
+    this.dropExpired();
     return this.messages.length;
   }
 
@@ -68,18 +78,87 @@ export class Queue {
     return this.consumers.length;
   }
 
-  enqueue(message: Message): void {
-    this.messages.push({ message, seq: this.nextSeq++, redelivered: false });
+  /**
+   * Takes a message; false when the queue refuses it (x-overflow reject-publish on a full queue).
+   * `ttl` is the message's own expiration, if it has one; the queue's x-message-ttl may be lower.
+   */
+  enqueue(message: Message, ttl?: number): boolean {
+    const { messageTtl, maxLength, maxLengthBytes, overflow } = this.limits;
+    const size = message.body.length;
+    if (overflow !== 'drop-head' && this.full(size)) return false;
+    const life = messageTtl === undefined ? ttl : ttl === undefined ? messageTtl : Math.min(ttl, messageTtl);
+    // with nothing queued, a ready consumer takes it at once (the only way a TTL 0 message gets through)
+    if (this.messages.length === 0 && this.consumers.length > 0) {
+      const consumer = this.nextConsumer();
+      if (consumer) {
+        consumer.deliver(this, { message, seq: this.nextSeq++, redelivered: false, expiresAt: 0 });
+        return true;
+      }
+    }
+    if (life === 0) return true;
+    this.messages.push({ message, seq: this.nextSeq++, redelivered: false, expiresAt: life === undefined ? 0 : Date.now() + life });
+    this.bytes += size;
+    if (maxLength !== undefined || maxLengthBytes !== undefined) this.dropHeadOverLimit();
+    if (life !== undefined) this.scheduleExpiry();
     if (this.consumers.length > 0) this.dispatch();
+    return true;
+  }
+
+  /** Whether one more message of `size` bytes would go over x-max-length or x-max-length-bytes. */
+  private full(size: number): boolean {
+    const { maxLength, maxLengthBytes } = this.limits;
+    return (maxLength !== undefined && this.messages.length >= maxLength) || (maxLengthBytes !== undefined && this.bytes + size > maxLengthBytes);
+  }
+
+  /** x-overflow drop-head: the oldest messages go until the queue fits its limits. */
+  private dropHeadOverLimit(): void {
+    const { maxLength, maxLengthBytes } = this.limits;
+    while (this.messages.length > 0 && ((maxLength !== undefined && this.messages.length > maxLength) || (maxLengthBytes !== undefined && this.bytes > maxLengthBytes))) {
+      this.removeHead();
+    }
+  }
+
+  private removeHead(): QueuedMessage {
+    const entry = this.messages.shift()!;
+    this.bytes -= entry.message.body.length;
+    return entry;
+  }
+
+  /** Expired messages at the head are dropped; like RabbitMQ, messages behind the head wait their turn. */
+  private dropExpired(): void {
+    let head = this.messages.peek();
+    if (head === undefined || head.expiresAt === 0) return;
+    const now = Date.now();
+    while (head !== undefined && head.expiresAt !== 0 && head.expiresAt <= now) {
+      this.removeHead();
+      head = this.messages.peek();
+    }
+  }
+
+  /** One timer per queue, for the head's expiry, so expired messages go even when nobody looks. */
+  private scheduleExpiry(): void {
+    const head = this.messages.peek();
+    if (head === undefined || head.expiresAt === 0) return;
+    if (this.expiryTimer !== undefined && this.expiryAt <= head.expiresAt) return;
+    clearTimeout(this.expiryTimer);
+    this.expiryAt = head.expiresAt;
+    this.expiryTimer = setTimeout(() => {
+      this.expiryTimer = undefined;
+      this.dropExpired();
+      this.scheduleExpiry();
+      if (this.flowWaiters !== undefined && this.messages.length <= FLOW_LOW) this.releaseFlow();
+    }, Math.max(0, head.expiresAt - Date.now()));
+    this.expiryTimer.unref();
   }
 
   /** Delivers ready messages while some consumer has credit. */
   dispatch(): void {
+    this.dropExpired();
     while (this.messages.length > 0) {
       const consumer = this.nextConsumer();
       if (!consumer) break;
-      const entry = this.messages.shift()!;
-      consumer.deliver(this, entry);
+      consumer.deliver(this, this.removeHead());
+      this.dropExpired();
     }
     if (this.flowWaiters !== undefined && this.messages.length <= FLOW_LOW) this.releaseFlow();
   }
@@ -122,7 +201,8 @@ export class Queue {
 
   /** basic.get: the next ready message, counted as unacked by the caller when it needs an ack. */
   take(): QueuedMessage | undefined {
-    return this.messages.shift();
+    this.dropExpired();
+    return this.messages.length === 0 ? undefined : this.removeHead();
   }
 
   /** Puts messages back where they were (by enqueue order), marked redelivered. */
@@ -141,6 +221,8 @@ export class Queue {
       else merged.push(head[j++]);
     }
     for (let k = merged.length - 1; k >= 0; k--) this.messages.unshift(merged[k]);
+    for (const e of back) this.bytes += e.message.body.length;
+    this.scheduleExpiry();
     this.dispatch();
   }
 
@@ -165,8 +247,12 @@ export class Queue {
   }
 
   purge(): number {
+    this.dropExpired();
     const n = this.messages.length;
     this.messages.clear();
+    this.bytes = 0;
+    clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
     if (this.flowWaiters !== undefined) this.releaseFlow();
     return n;
   }

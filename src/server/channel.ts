@@ -133,19 +133,22 @@ export class Channel {
     if (this.content === Content.Header) {
       throw unexpectedFrame('expected content header for class 60, got non content header frame instead', this.contentKey);
     }
-    this.bodyParts.push(payload);
     this.bodyReceived += payload.length;
-    // RabbitMQ completes the content once the declared size is reached, keeping any overshoot
-    if (this.bodyReceived >= this.bodySize) this.onContentComplete();
+    if (this.bodyReceived === this.bodySize) {
+      this.bodyParts.push(payload);
+      return this.onContentComplete();
+    }
+    // a body that overshoots its declared size never completes (RabbitMQ then refuses the next
+    // method with "expected content body"); nothing of it is kept
+    if (this.bodyReceived > this.bodySize) this.bodyParts = [];
+    else this.bodyParts.push(payload);
   }
 
   private onContentComplete(): void {
     this.content = Content.None;
     const args = this.publishArgs!;
     const body = this.bodyParts.length === 1 ? this.bodyParts[0] : Buffer.concat(this.bodyParts, this.bodyReceived);
-    // RabbitMQ keeps a body that overshoots the declared size; the header then tells the real size
-    let header = this.contentHeader!;
-    if (body.length !== this.bodySize) header = withBodySize(header, body.length);
+    const header = this.contentHeader!;
     this.publishArgs = undefined;
     this.contentHeader = undefined;
     this.bodyParts = [];
@@ -213,14 +216,6 @@ export class Channel {
     this.bodyParts = [];
     this.messaging.release();
   }
-}
-
-/** A copy of a content header payload with another body size. */
-function withBodySize(header: Buffer, size: number): Buffer {
-  const copy = Buffer.from(header);
-  copy.writeUInt32BE(Math.floor(size / 0x100000000), 4);
-  copy.writeUInt32BE(size >>> 0, 8);
-  return copy;
 }
 
 /** Runs a hand-written decoder, failing as RabbitMQ does on arguments it cannot decode. */

@@ -37,6 +37,7 @@ import {
   EXCHANGE_DELETE_OK,
   EXCHANGE_UNBIND,
   EXCHANGE_UNBIND_OK,
+  FLAG_EXPIRATION,
   FLAG_REPLY_TO,
   FRAME_HEADER,
   QUEUE_BIND,
@@ -274,12 +275,16 @@ export class Messaging {
       throw accessRefused(`cannot publish to internal exchange '${args.exchange}' in vhost '${this.vhost.name}'`);
     }
     if (args.immediate) throw notImplemented('immediate=true');
+    const ttl = messageTtl(header);
     if (this.mode === Mode.Tx) {
       this.txPublishes.push({ args, header, body });
       return;
     }
-    this.route(args, header, body);
-    if (this.mode === Mode.Confirm) this.confirm(this.publishSeq++);
+    const accepted = this.route(args, header, body, ttl);
+    if (this.mode === Mode.Confirm) {
+      if (accepted) this.confirm(this.publishSeq++);
+      else this.reject(this.publishSeq++);
+    }
   }
 
   // ---- publisher confirms ----
@@ -290,6 +295,14 @@ export class Messaging {
     this.confirmedUpTo = tag;
   }
 
+  /** A publish a queue refused: the acks before it go out, then a nack for it alone. */
+  private reject(tag: number): void {
+    this.writeConfirms();
+    this.connection.send(this.channel, BASIC_NACK, { deliveryTag: tag, multiple: false, requeue: false });
+    this.confirmedUpTo = tag;
+    this.confirmsSent = tag;
+  }
+
   /** Writes the confirms collected since the last flush. */
   writeConfirms(): void {
     const upTo = this.confirmedUpTo;
@@ -298,24 +311,30 @@ export class Messaging {
     this.confirmsSent = upTo;
   }
 
-  private route(args: PublishArgs, header: Buffer, body: Buffer): void {
+  /** Routes and enqueues; false when a queue refused the message (x-overflow reject-publish). */
+  private route(args: PublishArgs, header: Buffer, body: Buffer, ttl: number | undefined): boolean {
     const exchange = this.vhost.exchange(args.exchange);
     const message = new Message(args.exchange, args.routingKey, this.withReplyTo(header), body);
     if (args.exchange === '' && args.routingKey.startsWith(`${REPLY_TO}.`)) {
       const target = this.vhost.replyTargets.get(args.routingKey);
-      if (target) return target.deliverReply(message);
+      if (target) {
+        target.deliverReply(message);
+        return true;
+      }
     }
     const queues = this.routed;
     queues.clear();
     if (exchange) this.vhost.route(exchange, message, queues);
     if (queues.size === 0) {
       if (args.mandatory) this.sendContent(BASIC_RETURN, { replyCode: ReplyCode.NO_ROUTE, replyText: 'NO_ROUTE', exchange: args.exchange, routingKey: args.routingKey }, message);
-      return;
+      return true;
     }
+    let accepted = true;
     for (const q of queues) {
-      q.enqueue(message);
+      if (!q.enqueue(message, ttl)) accepted = false;
       if (q.overloaded) this.connection.waitFor(q);
     }
+    return accepted;
   }
 
   private commit(): void {
@@ -324,7 +343,7 @@ export class Messaging {
     const acks = this.txAcks;
     this.txPublishes = [];
     this.txAcks = [];
-    for (const p of publishes) this.route(p.args, p.header, p.body);
+    for (const p of publishes) this.route(p.args, p.header, p.body, messageTtl(p.header));
     for (const a of acks) this.apply(a.tag, a.multiple, a.requeue);
     this.reply(TX_COMMIT_OK, {});
   }
@@ -476,4 +495,14 @@ export class Messaging {
     this.txPublishes = [];
     this.txAcks = [];
   }
+}
+
+/** A message's own TTL from its expiration property, parsed as RabbitMQ parses it (or a 406). */
+function messageTtl(header: Buffer): number | undefined {
+  if ((header.readUInt16BE(CONTENT_HEADER_PREFIX_SIZE - 2) & FLAG_EXPIRATION) === 0) return undefined;
+  const expiration = decodeContentHeader(header).properties.expiration ?? '';
+  const m = /^([+-]?\d+)([\s\S]*)$/.exec(expiration);
+  const reason = !m ? 'no_integer' : m[2] !== '' ? `{leftover_string,${JSON.stringify(m[2])}}` : Number(m[1]) < 0 ? `{value_negative,${Number(m[1])}}` : undefined;
+  if (reason !== undefined) throw preconditionFailed(`invalid expiration '${expiration}': ${reason}`);
+  return Number(m![1]);
 }

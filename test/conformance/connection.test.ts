@@ -411,6 +411,15 @@ describe.concurrent('content assembly', () => {
     c.destroy();
   }, 30000);
 
+  it('never completes a body longer than announced: the next method gets 505', async () => {
+    const c = await open({}, [1]);
+    c.method(1, BASIC_PUBLISH, { routingKey: 'x' });
+    c.write(contentHeader(1, 5));
+    c.rawFrame(3, 1, Buffer.from('0123456789'));
+    c.write(basicQosFrame(1));
+    await expectConnectionClose(c, 505, 'UNEXPECTED_FRAME - expected content body, got non content body frame instead', 60, 40);
+  });
+
   it('assembles content interleaved across channels and empty body frames', async () => {
     const c = await open({}, [1, 2]);
     c.method(1, BASIC_PUBLISH, { routingKey: 'x' });
