@@ -127,6 +127,8 @@ export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
 
 /** The limits a queue's (validated) arguments set. */
 export interface QueueLimits {
+  deadLetterExchange: string | undefined;
+  deadLetterRoutingKey: string | undefined;
   messageTtl: number | undefined;
   maxLength: number | undefined;
   maxLengthBytes: number | undefined;
@@ -136,7 +138,10 @@ export interface QueueLimits {
 export function queueLimits(args: FieldTable): QueueLimits {
   const int = (key: string) => (args[key] === undefined ? undefined : Number(args[key].value));
   const overflow = args['x-overflow'];
+  const text = (key: string) => (args[key] === undefined ? undefined : printValue(args[key]));
   return {
+    deadLetterExchange: text('x-dead-letter-exchange'),
+    deadLetterRoutingKey: text('x-dead-letter-routing-key'),
     messageTtl: int('x-message-ttl'),
     maxLength: int('x-max-length'),
     maxLengthBytes: int('x-max-length-bytes'),

@@ -2,6 +2,7 @@
 // that has credit, and unacknowledged messages returned to their original place.
 import type { FieldTable } from '../protocol/field-table.js';
 import { queueLimits, type QueueLimits } from './arguments.js';
+import type { DeathReason } from './dead-letter.js';
 import { Deque } from './deque.js';
 import type { Binding } from './exchange.js';
 import type { Message, QueuedMessage } from './message.js';
@@ -30,6 +31,14 @@ export interface FlowListener {
  */
 export const FLOW_HIGH = 4000;
 const FLOW_LOW = FLOW_HIGH / 2;
+
+/** What a queue needs of its vhost. */
+export interface QueueHost {
+  /** An auto-delete queue lost its last consumer. */
+  queueUnused(q: Queue): void;
+  /** A message the queue gives up on (expired, over its limit, rejected) goes to its dead-letter exchange. */
+  deadLetter(q: Queue, m: Message, reason: DeathReason): void;
+}
 
 export interface QueueOptions {
   durable: boolean;
@@ -62,13 +71,16 @@ export class Queue {
     readonly vhostName: string,
     readonly name: string,
     readonly options: QueueOptions,
-    /** Called when the queue decides to go (auto-delete). */
-    private readonly onAutoDelete: (q: Queue) => void,
+    private readonly host: QueueHost,
   ) {
     this.limits = queueLimits(options.args);
   }
 
   /** Ready messages (expired ones are dropped first, as RabbitMQ does before it counts). */
+  get deadLetterExchange(): string | undefined {
+    return this.limits.deadLetterExchange;
+  }
+
   get messageCount(): number {
     this.dropExpired();
     return this.messages.length;
@@ -85,7 +97,10 @@ export class Queue {
   enqueue(message: Message, ttl?: number): boolean {
     const { messageTtl, maxLength, maxLengthBytes, overflow } = this.limits;
     const size = message.body.length;
-    if (overflow !== 'drop-head' && this.full(size)) return false;
+    if (overflow !== 'drop-head' && this.full(size)) {
+      if (overflow === 'reject-publish-dlx') this.host.deadLetter(this, message, 'maxlen');
+      return false;
+    }
     const life = messageTtl === undefined ? ttl : ttl === undefined ? messageTtl : Math.min(ttl, messageTtl);
     // with nothing queued, a ready consumer takes it at once (the only way a TTL 0 message gets through)
     if (this.messages.length === 0 && this.consumers.length > 0) {
@@ -114,7 +129,7 @@ export class Queue {
   private dropHeadOverLimit(): void {
     const { maxLength, maxLengthBytes } = this.limits;
     while (this.messages.length > 0 && ((maxLength !== undefined && this.messages.length > maxLength) || (maxLengthBytes !== undefined && this.bytes > maxLengthBytes))) {
-      this.removeHead();
+      this.host.deadLetter(this, this.removeHead().message, 'maxlen');
     }
   }
 
@@ -130,7 +145,7 @@ export class Queue {
     if (head === undefined || head.expiresAt === 0) return;
     const now = Date.now();
     while (head !== undefined && head.expiresAt !== 0 && head.expiresAt <= now) {
-      this.removeHead();
+      this.host.deadLetter(this, this.removeHead().message, 'expired');
       head = this.messages.peek();
     }
   }
@@ -239,7 +254,7 @@ export class Queue {
     if (this.roundRobin > i) this.roundRobin--;
     // without consumers nobody drains the backlog: publishers must not wait for it
     if (this.consumers.length === 0 && this.flowWaiters !== undefined) this.releaseFlow();
-    if (this.consumers.length === 0 && this.hadConsumer && this.options.autoDelete) this.onAutoDelete(this);
+    if (this.consumers.length === 0 && this.hadConsumer && this.options.autoDelete) this.host.queueUnused(this);
   }
 
   get hasExclusiveConsumer(): boolean {

@@ -5,7 +5,8 @@ import { EQUIVALENT_QUEUE_ARGS, QUEUE_ARG_DEFAULTS, assertArgsEquivalent, assert
 import { accessRefused, commandInvalid, notFound, preconditionFailed, resourceLocked } from './errors.js';
 import { EXCHANGE_TYPES, bindingId, createExchange, type Binding, type Destination, type Exchange, type ExchangeType } from './exchange.js';
 import type { Message } from './message.js';
-import { Queue } from './queue.js';
+import { Queue, type QueueHost } from './queue.js';
+import { deadLettered, wouldCycle, type DeathReason } from './dead-letter.js';
 
 /** The exchanges every vhost has: the default one and RabbitMQ's amq.* set. */
 const PREDECLARED: readonly [string, ExchangeType, boolean][] = [
@@ -52,7 +53,7 @@ export interface ReplyTarget {
 
 export const REPLY_TO = 'amq.rabbitmq.reply-to';
 
-export class VirtualHost {
+export class VirtualHost implements QueueHost {
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
   /** Direct reply-to consumers by the name their requests carry in reply_to. */
@@ -143,9 +144,7 @@ export class VirtualHost {
       return existing;
     }
     validateQueueArgs(this.describe('queue', name), d.args);
-    const q = new Queue(this.name, name, { durable: d.durable, autoDelete: d.autoDelete, owner: d.exclusive ? d.owner : undefined, args: d.args }, (gone) =>
-      this.removeQueue(gone),
-    );
+    const q = new Queue(this.name, name, { durable: d.durable, autoDelete: d.autoDelete, owner: d.exclusive ? d.owner : undefined, args: d.args }, this);
     this.queues.set(name, q);
     return q;
   }
@@ -194,6 +193,22 @@ export class VirtualHost {
     for (const b of [...q.bindings]) this.dropBinding(b);
     for (const c of [...q.consumers]) c.queueDeleted(q);
     q.purge();
+  }
+
+  queueUnused(q: Queue): void {
+    this.removeQueue(q);
+  }
+
+  /** Republishes what `q` gives up on to its dead-letter exchange; dropped when it has none. */
+  deadLetter(q: Queue, m: Message, reason: DeathReason): void {
+    const dlxName = q.limits.deadLetterExchange;
+    if (dlxName === undefined) return;
+    const dlx = this.exchanges.get(dlxName);
+    if (!dlx) return;
+    const dead = deadLettered(m, q.name, reason, dlxName, q.limits.deadLetterRoutingKey, Date.now());
+    const targets = new Set<Queue>();
+    this.route(dlx, dead, targets);
+    for (const target of targets) if (!wouldCycle(dead, target.name)) target.enqueue(dead);
   }
 
   /** Deletes the exclusive queues of a connection that has closed. */

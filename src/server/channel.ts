@@ -98,7 +98,7 @@ export class Channel {
     }
     if (key === BASIC_ACK) {
       const ack = decodeFast(payload, decodeAck);
-      return this.guard(key, () => this.messaging.settle(ack.deliveryTag, ack.multiple, false));
+      return this.guard(key, () => this.messaging.settle(ack.deliveryTag, ack.multiple, 'ack'));
     }
     const method = decodeMethodStrict(payload);
     if (info.content) throw unimplemented(key); // content methods only the server sends

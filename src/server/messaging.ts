@@ -64,6 +64,8 @@ import type { Connection } from './connection.js';
 import { Deliveries, requeue, type Delivery } from './deliveries.js';
 
 type PublishArgs = MethodArgs<typeof BASIC_PUBLISH>;
+/** What happens to settled deliveries: acked, back into their queue, or off to the dead-letter exchange. */
+type Outcome = 'ack' | 'requeue' | 'dead-letter';
 
 const enum Mode {
   Plain,
@@ -117,7 +119,7 @@ export class Messaging {
   /** ...and the client has been told up to this one. */
   private confirmsSent = 0;
   private txPublishes: { args: PublishArgs; header: Buffer; body: Buffer }[] = [];
-  private txAcks: { tag: number; multiple: boolean; requeue: boolean }[] = [];
+  private txAcks: { tag: number; multiple: boolean; outcome: Outcome }[] = [];
   /** The last queue this channel declared, used when a method names the queue ''. */
   private lastQueue = '';
   /** Queues the current message routes to; one set reused for every publish. */
@@ -224,9 +226,9 @@ export class Messaging {
       case BASIC_GET:
         return this.get(method.args);
       case BASIC_NACK:
-        return this.settle(method.args.deliveryTag, method.args.multiple, method.args.requeue);
+        return this.settle(method.args.deliveryTag, method.args.multiple, method.args.requeue ? 'requeue' : 'dead-letter');
       case BASIC_REJECT:
-        return this.settle(method.args.deliveryTag, false, method.args.requeue);
+        return this.settle(method.args.deliveryTag, false, method.args.requeue ? 'requeue' : 'dead-letter');
       case BASIC_RECOVER:
       case BASIC_RECOVER_ASYNC:
         if (!method.args.requeue) throw notImplemented('requeue=false');
@@ -344,7 +346,7 @@ export class Messaging {
     this.txPublishes = [];
     this.txAcks = [];
     for (const p of publishes) this.route(p.args, p.header, p.body, messageTtl(p.header));
-    for (const a of acks) this.apply(a.tag, a.multiple, a.requeue);
+    for (const a of acks) this.apply(a.tag, a.multiple, a.outcome);
     this.reply(TX_COMMIT_OK, {});
   }
 
@@ -459,18 +461,19 @@ export class Messaging {
   // ---- acknowledgements ----
 
   /** basic.ack (requeue false), nack or reject; in a transaction, checked now and applied at commit. */
-  settle(tag: number, multiple: boolean, requeueIt: boolean): void {
+  settle(tag: number, multiple: boolean, outcome: Outcome): void {
     if (this.mode === Mode.Tx) {
       this.deliveries.check(tag, multiple);
-      this.txAcks.push({ tag, multiple, requeue: requeueIt });
+      this.txAcks.push({ tag, multiple, outcome });
       return;
     }
-    this.apply(tag, multiple, requeueIt);
+    this.apply(tag, multiple, outcome);
   }
 
-  private apply(tag: number, multiple: boolean, requeueIt: boolean): void {
+  private apply(tag: number, multiple: boolean, outcome: Outcome): void {
     const taken = this.deliveries.take(tag, multiple);
-    if (requeueIt) requeue(taken);
+    if (outcome === 'requeue') requeue(taken);
+    else if (outcome === 'dead-letter') for (const d of taken) this.vhost.deadLetter(d.queue, d.entry.message, 'rejected');
     this.dispatchQueues(taken);
   }
 
