@@ -237,6 +237,8 @@ export class Queue {
     }
     for (let k = merged.length - 1; k >= 0; k--) this.messages.unshift(merged[k]);
     for (const e of back) this.bytes += e.message.body.length;
+    // a requeue into a full queue pushes out its head under drop-head; reject-publish lets it go over
+    if (this.limits.overflow === 'drop-head') this.dropHeadOverLimit();
     this.scheduleExpiry();
     this.dispatch();
   }
