@@ -133,6 +133,10 @@ export interface QueueLimits {
   maxLength: number | undefined;
   maxLengthBytes: number | undefined;
   overflow: Overflow;
+  /** x-expires: the queue is deleted after this long unused (no consumers, no basic.get, no redeclaration). */
+  expires: number | undefined;
+  /** x-single-active-consumer: only the first consumer receives until it goes. */
+  singleActiveConsumer: boolean;
 }
 
 export function queueLimits(args: FieldTable): QueueLimits {
@@ -146,5 +150,7 @@ export function queueLimits(args: FieldTable): QueueLimits {
     maxLength: int('x-max-length'),
     maxLengthBytes: int('x-max-length-bytes'),
     overflow: overflow === undefined ? 'drop-head' : (printValue(overflow) as Overflow),
+    expires: int('x-expires'),
+    singleActiveConsumer: args['x-single-active-consumer']?.value === true,
   };
 }

@@ -34,7 +34,7 @@ const FLOW_LOW = FLOW_HIGH / 2;
 
 /** What a queue needs of its vhost. */
 export interface QueueHost {
-  /** An auto-delete queue lost its last consumer. */
+  /** An auto-delete queue lost its last consumer, or an x-expires queue went unused too long. */
   queueUnused(q: Queue): void;
   /** A message the queue gives up on (expired, over its limit, rejected) goes to its dead-letter exchange. */
   deadLetter(q: Queue, m: Message, reason: DeathReason): void;
@@ -66,6 +66,7 @@ export class Queue {
   private bytes = 0;
   private expiryTimer: NodeJS.Timeout | undefined;
   private expiryAt = 0;
+  private unusedTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly vhostName: string,
@@ -74,6 +75,26 @@ export class Queue {
     private readonly host: QueueHost,
   ) {
     this.limits = queueLimits(options.args);
+    this.touch();
+  }
+
+  /** The queue was used (declared, read with basic.get, left by its last consumer): x-expires starts again. */
+  touch(): void {
+    const { expires } = this.limits;
+    if (expires === undefined || this.deleted) return;
+    clearTimeout(this.unusedTimer);
+    this.unusedTimer = undefined;
+    if (this.consumers.length > 0) return;
+    this.unusedTimer = setTimeout(() => this.host.queueUnused(this), expires);
+    this.unusedTimer.unref();
+  }
+
+  /** The queue is gone: its timers go too. */
+  dispose(): void {
+    clearTimeout(this.unusedTimer);
+    clearTimeout(this.expiryTimer);
+    this.unusedTimer = undefined;
+    this.expiryTimer = undefined;
   }
 
   /** Ready messages (expired ones are dropped first, as RabbitMQ does before it counts). */
@@ -199,6 +220,10 @@ export class Queue {
 
   /** Round-robin among the ready consumers of the highest priority that has one ready. */
   private nextConsumer(): Consumer | undefined {
+    if (this.limits.singleActiveConsumer) {
+      const active = this.consumers[0];
+      return active !== undefined && active.ready() ? active : undefined;
+    }
     const n = this.consumers.length;
     let best: Consumer | undefined;
     let bestIndex = -1;
@@ -216,6 +241,7 @@ export class Queue {
 
   /** basic.get: the next ready message, counted as unacked by the caller when it needs an ack. */
   take(): QueuedMessage | undefined {
+    this.touch();
     this.dropExpired();
     return this.messages.length === 0 ? undefined : this.removeHead();
   }
@@ -246,6 +272,7 @@ export class Queue {
   addConsumer(c: Consumer): void {
     this.consumers.push(c);
     this.hadConsumer = true;
+    this.touch();
     this.dispatch();
   }
 
@@ -256,7 +283,10 @@ export class Queue {
     if (this.roundRobin > i) this.roundRobin--;
     // without consumers nobody drains the backlog: publishers must not wait for it
     if (this.consumers.length === 0 && this.flowWaiters !== undefined) this.releaseFlow();
-    if (this.consumers.length === 0 && this.hadConsumer && this.options.autoDelete) this.host.queueUnused(this);
+    if (this.consumers.length === 0 && this.hadConsumer && this.options.autoDelete) return this.host.queueUnused(this);
+    if (this.consumers.length === 0) this.touch();
+    // with a single active consumer, the next one in line takes over
+    else if (i === 0 && this.limits.singleActiveConsumer) this.dispatch();
   }
 
   get hasExclusiveConsumer(): boolean {

@@ -129,6 +129,7 @@ export class VirtualHost implements QueueHost {
       const q = this.queues.get(d.name);
       if (!q) throw notFound(`no ${this.describe('queue', d.name)}`);
       this.assertAccess(q, d.owner);
+      q.touch();
       return q;
     }
     // even a queue of one's own: RabbitMQ checks the name before looking the queue up
@@ -141,6 +142,7 @@ export class VirtualHost implements QueueHost {
       if (existing.options.owner !== undefined && !d.exclusive) throw this.locked(existing);
       this.assertAccess(existing, d.owner);
       this.assertQueueEquivalent(existing, d);
+      existing.touch();
       return existing;
     }
     validateQueueArgs(this.describe('queue', name), d.args);
@@ -189,6 +191,7 @@ export class VirtualHost implements QueueHost {
   private removeQueue(q: Queue): void {
     if (q.deleted) return;
     q.deleted = true;
+    q.dispose();
     this.queues.delete(q.name);
     for (const b of [...q.bindings]) this.dropBinding(b);
     for (const c of [...q.consumers]) c.queueDeleted(q);

@@ -1,0 +1,65 @@
+// Single active consumer and queue expiry (x-expires), as RabbitMQ 3.10 behaves.
+import type { Channel } from 'amqplib';
+import { randomBytes } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { testBroker, type TestBroker } from '../support/broker.js';
+import { Session } from '../support/session.js';
+
+let broker: TestBroker;
+let session: Session;
+beforeAll(async () => {
+  broker = await testBroker();
+  session = new Session(broker.url);
+});
+afterAll(async () => {
+  await session.close();
+  await broker.close();
+});
+afterEach(() => session.cleanup());
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const exists = (ch: Channel, q: string) => ch.checkQueue(q).then(() => true, () => false);
+
+describe('x-single-active-consumer', () => {
+  it('delivers to the first consumer only, and to the next once it cancels', async () => {
+    const conn = await session.connection();
+    const ch = await session.channel(conn);
+    const { queue } = await ch.assertQueue('', { exclusive: true, arguments: { 'x-single-active-consumer': true } });
+    const got: Record<string, string[]> = { first: [], second: [] };
+    const first = await ch.consume(queue, (m) => m && got.first.push(m.content.toString()), { noAck: true });
+    const ch2 = await session.channel(conn);
+    await ch2.consume(queue, (m) => m && got.second.push(m.content.toString()), { noAck: true });
+    for (const m of ['a', 'b', 'c']) ch.sendToQueue(queue, Buffer.from(m));
+    await sleep(100);
+    expect(got).toEqual({ first: ['a', 'b', 'c'], second: [] });
+    await ch.cancel(first.consumerTag);
+    for (const m of ['d', 'e']) ch.sendToQueue(queue, Buffer.from(m));
+    await sleep(100);
+    expect(got).toEqual({ first: ['a', 'b', 'c'], second: ['d', 'e'] });
+  });
+});
+
+describe('x-expires', () => {
+  it('deletes a queue left unused, counting a passive declaration as use', async () => {
+    const ch = await session.channel();
+    const q = `warren-expires-${randomBytes(5).toString('hex')}`;
+    session.queues.push(q);
+    await ch.assertQueue(q, { durable: false, arguments: { 'x-expires': 200 } });
+    await sleep(120);
+    await ch.checkQueue(q);
+    await sleep(120);
+    expect(await exists(await session.channel(), q)).toBe(true);
+    await sleep(250);
+    expect(await exists(await session.channel(), q)).toBe(false);
+  });
+
+  it('keeps a queue that has a consumer', async () => {
+    const ch = await session.channel();
+    const q = `warren-expires-${randomBytes(5).toString('hex')}`;
+    session.queues.push(q);
+    await ch.assertQueue(q, { durable: false, arguments: { 'x-expires': 100 } });
+    await ch.consume(q, () => {});
+    await sleep(300);
+    expect(await exists(await session.channel(), q)).toBe(true);
+  });
+});
