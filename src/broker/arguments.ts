@@ -135,6 +135,8 @@ export interface QueueLimits {
   overflow: Overflow;
   /** x-expires: the queue is deleted after this long unused (no consumers, no basic.get, no redeclaration). */
   expires: number | undefined;
+  /** x-max-priority: priorities above it count as it. */
+  maxPriority: number | undefined;
   /** x-single-active-consumer: only the first consumer receives until it goes. */
   singleActiveConsumer: boolean;
 }
@@ -151,6 +153,7 @@ export function queueLimits(args: FieldTable): QueueLimits {
     maxLengthBytes: int('x-max-length-bytes'),
     overflow: overflow === undefined ? 'drop-head' : (printValue(overflow) as Overflow),
     expires: int('x-expires'),
+    maxPriority: int('x-max-priority'),
     singleActiveConsumer: args['x-single-active-consumer']?.value === true,
   };
 }

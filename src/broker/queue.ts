@@ -3,7 +3,7 @@
 import type { FieldTable } from '../protocol/field-table.js';
 import { queueLimits, type QueueLimits } from './arguments.js';
 import type { DeathReason } from './dead-letter.js';
-import { Deque } from './deque.js';
+import { FifoMessages, PriorityMessages, type ReadyMessages } from './ready-messages.js';
 import type { Binding } from './exchange.js';
 import type { Message, QueuedMessage } from './message.js';
 
@@ -50,7 +50,7 @@ export interface QueueOptions {
 
 export class Queue {
   readonly kind = 'queue';
-  readonly messages = new Deque<QueuedMessage>();
+  readonly messages: ReadyMessages;
   readonly consumers: Consumer[] = [];
   /** Bindings into this queue (the default exchange's implicit one is not among them). */
   readonly bindings = new Set<Binding>();
@@ -75,6 +75,7 @@ export class Queue {
     private readonly host: QueueHost,
   ) {
     this.limits = queueLimits(options.args);
+    this.messages = this.limits.maxPriority === undefined ? new FifoMessages() : new PriorityMessages(this.limits.maxPriority);
     this.touch();
   }
 
@@ -249,20 +250,11 @@ export class Queue {
   /** Puts messages back where they were (by enqueue order), marked redelivered. */
   requeue(entries: QueuedMessage[]): void {
     if (entries.length === 0) return;
-    const back = entries.slice().sort((a, b) => a.seq - b.seq);
-    for (const e of back) e.redelivered = true;
-    const last = back[back.length - 1].seq;
-    const head: QueuedMessage[] = [];
-    while (this.messages.length > 0 && this.messages.peek()!.seq < last) head.push(this.messages.shift()!);
-    const merged: QueuedMessage[] = [];
-    let i = 0;
-    let j = 0;
-    while (i < back.length || j < head.length) {
-      if (j >= head.length || (i < back.length && back[i].seq < head[j].seq)) merged.push(back[i++]);
-      else merged.push(head[j++]);
+    for (const e of entries) {
+      e.redelivered = true;
+      this.bytes += e.message.body.length;
     }
-    for (let k = merged.length - 1; k >= 0; k--) this.messages.unshift(merged[k]);
-    for (const e of back) this.bytes += e.message.body.length;
+    this.messages.putBack(entries);
     // a requeue into a full queue pushes out its head under drop-head; reject-publish lets it go over
     if (this.limits.overflow === 'drop-head') this.dropHeadOverLimit();
     this.scheduleExpiry();

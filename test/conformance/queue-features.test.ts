@@ -1,4 +1,4 @@
-// Single active consumer and queue expiry (x-expires), as RabbitMQ 3.10 behaves.
+// Single active consumer, queue expiry (x-expires) and priority queues, as RabbitMQ 3.10 behaves.
 import type { Channel } from 'amqplib';
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -61,5 +61,29 @@ describe('x-expires', () => {
     await ch.consume(q, () => {});
     await sleep(300);
     expect(await exists(await session.channel(), q)).toBe(true);
+  });
+});
+
+describe('x-max-priority', () => {
+  it('delivers by priority, FIFO within one, above the maximum as the maximum, requeued back in place', async () => {
+    const ch = await session.confirmChannel();
+    const { queue } = await ch.assertQueue('', { exclusive: true, arguments: { 'x-max-priority': 5 } });
+    const msgs: [string, number | undefined][] = [['a', 1], ['b', 9], ['c', undefined], ['d', 5], ['e', 1], ['f', 3], ['g', 7]];
+    for (const [m, p] of msgs) ch.sendToQueue(queue, Buffer.from(m), p === undefined ? {} : { priority: p });
+    await ch.waitForConfirms();
+    const first = await ch.get(queue);
+    const second = await ch.get(queue);
+    if (!first || !second) throw new Error('messages missing');
+    ch.nack(second, false, true);
+    ch.nack(first, false, true);
+    await ch.checkQueue(queue);
+    const order: string[] = [];
+    for (;;) {
+      const m = await ch.get(queue, { noAck: true });
+      if (!m) break;
+      order.push(m.content.toString() + (m.fields.redelivered ? '*' : ''));
+    }
+    // b (9) and g (7) count as 5, in publish order with d (5); a and e (1) before c (none = 0)
+    expect(order).toEqual(['b*', 'd*', 'g', 'f', 'a', 'e', 'c']);
   });
 });
