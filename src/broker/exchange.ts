@@ -86,8 +86,8 @@ export abstract class Exchange {
 
   protected abstract addRoute(b: Binding): void;
   protected abstract removeRoute(b: Binding): void;
-  /** Adds the bindings the message matches to `out`. */
-  abstract match(message: Message, out: Set<Binding>): void;
+  /** Adds the bindings the message matches, routed with `routingKey`, to `out`. */
+  abstract match(message: Message, routingKey: string, out: Set<Binding>): void;
 
   get alternateExchange(): string | undefined {
     const ae = this.options.args['alternate-exchange'];
@@ -110,8 +110,8 @@ class DirectExchange extends Exchange {
     if (set?.size === 0) this.byKey.delete(b.routingKey);
   }
 
-  match(message: Message, out: Set<Binding>): void {
-    const set = this.byKey.get(message.routingKey);
+  match(_message: Message, routingKey: string, out: Set<Binding>): void {
+    const set = this.byKey.get(routingKey);
     if (set) for (const b of set) out.add(b);
   }
 }
@@ -120,7 +120,7 @@ class FanoutExchange extends Exchange {
   protected addRoute(): void {}
   protected removeRoute(): void {}
 
-  match(_message: Message, out: Set<Binding>): void {
+  match(_message: Message, _routingKey: string, out: Set<Binding>): void {
     for (const b of this.bindings.values()) out.add(b);
   }
 }
@@ -136,8 +136,8 @@ class TopicExchange extends Exchange {
     this.trie.remove(b.routingKey, b);
   }
 
-  match(message: Message, out: Set<Binding>): void {
-    this.trie.match(message.routingKey, out);
+  match(_message: Message, routingKey: string, out: Set<Binding>): void {
+    this.trie.match(routingKey, out);
   }
 }
 
@@ -161,7 +161,7 @@ class HeadersExchange extends Exchange {
   protected addRoute(): void {}
   protected removeRoute(): void {}
 
-  match(message: Message, out: Set<Binding>): void {
+  match(message: Message, _routingKey: string, out: Set<Binding>): void {
     const headers = message.properties.headers ?? {};
     for (const b of this.bindings.values()) if (headersMatch(b.args, headers)) out.add(b);
   }

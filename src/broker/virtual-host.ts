@@ -254,31 +254,32 @@ export class VirtualHost implements QueueHost {
   /**
    * The queues a message published to `exchange` reaches: bindings followed through exchanges (each
    * exchange visited once, so cycles end), and the alternate exchange when nothing matched. They are
-   * added to `queues`, which the caller reuses from message to message.
+   * added to `queues`, which the caller reuses from message to message. `routingKey` is the message's
+   * own unless it is routed again for a CC or BCC key.
    */
-  route(exchange: Exchange, message: Message, queues: Set<Queue>): void {
+  route(exchange: Exchange, message: Message, queues: Set<Queue>, routingKey = message.routingKey): void {
     if (exchange.name === '') {
-      const q = this.queues.get(message.routingKey);
+      const q = this.queues.get(routingKey);
       if (q) queues.add(q);
       return;
     }
-    this.routeInto(exchange, message, queues, new Set());
+    this.routeInto(exchange, message, routingKey, queues, new Set());
   }
 
-  private routeInto(exchange: Exchange, message: Message, queues: Set<Queue>, visited: Set<Exchange>): void {
+  private routeInto(exchange: Exchange, message: Message, routingKey: string, queues: Set<Queue>, visited: Set<Exchange>): void {
     visited.add(exchange);
     const matched = new Set<Binding>();
-    exchange.match(message, matched);
+    exchange.match(message, routingKey, matched);
     const before = queues.size;
     for (const b of matched) {
       const d = b.destination;
       if (d.kind === 'queue') queues.add(d);
-      else if (!visited.has(d)) this.routeInto(d, message, queues, visited);
+      else if (!visited.has(d)) this.routeInto(d, message, routingKey, queues, visited);
     }
     if (queues.size === before) {
       const aeName = exchange.alternateExchange;
       const ae = aeName === undefined ? undefined : this.exchanges.get(aeName);
-      if (ae && !visited.has(ae)) this.routeInto(ae, message, queues, visited);
+      if (ae && !visited.has(ae)) this.routeInto(ae, message, routingKey, queues, visited);
     }
   }
 }

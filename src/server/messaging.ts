@@ -38,6 +38,7 @@ import {
   EXCHANGE_UNBIND,
   EXCHANGE_UNBIND_OK,
   FLAG_EXPIRATION,
+  FLAG_HEADERS,
   FLAG_REPLY_TO,
   FRAME_HEADER,
   QUEUE_BIND,
@@ -326,14 +327,23 @@ export class Messaging {
     }
     const queues = this.routed;
     queues.clear();
-    if (exchange) this.vhost.route(exchange, message, queues);
+    let delivered = message;
+    if (exchange) {
+      this.vhost.route(exchange, message, queues);
+      // sender-selected distribution: CC and BCC headers name more routing keys; BCC is not delivered
+      const extra = senderSelected(message);
+      if (extra) {
+        for (const key of extra.keys) this.vhost.route(exchange, message, queues, key);
+        if (extra.bcc) delivered = withoutBcc(message);
+      }
+    }
     if (queues.size === 0) {
       if (args.mandatory) this.sendContent(BASIC_RETURN, { replyCode: ReplyCode.NO_ROUTE, replyText: 'NO_ROUTE', exchange: args.exchange, routingKey: args.routingKey }, message);
       return true;
     }
     let accepted = true;
     for (const q of queues) {
-      if (!q.enqueue(message, ttl)) accepted = false;
+      if (!q.enqueue(delivered, ttl)) accepted = false;
       if (q.overloaded) this.connection.waitFor(q);
     }
     return accepted;
@@ -508,4 +518,31 @@ function messageTtl(header: Buffer): number | undefined {
   const reason = !m ? 'no_integer' : m[2] !== '' ? `{leftover_string,${JSON.stringify(m[2])}}` : Number(m[1]) < 0 ? `{value_negative,${Number(m[1])}}` : undefined;
   if (reason !== undefined) throw preconditionFailed(`invalid expiration '${expiration}': ${reason}`);
   return Number(m![1]);
+}
+
+const CC_BYTES = Buffer.from('CC');
+
+/** The CC and BCC routing keys of a message (arrays of strings in its headers), if it has any. */
+function senderSelected(m: Message): { keys: string[]; bcc: boolean } | undefined {
+  // most messages have no headers, or none named CC/BCC: look at the bytes before decoding anything
+  if ((m.header.readUInt16BE(CONTENT_HEADER_PREFIX_SIZE - 2) & FLAG_HEADERS) === 0 || !m.header.includes(CC_BYTES)) return undefined;
+  const headers = m.properties.headers;
+  if (!headers) return undefined;
+  const keys: string[] = [];
+  for (const name of ['CC', 'BCC']) {
+    const list = headers[name];
+    if (list?.type !== 'A') continue;
+    for (const v of list.value) if (v.type === 'S') keys.push(String(v.value));
+  }
+  if (keys.length === 0 && headers.BCC === undefined) return undefined;
+  return { keys, bcc: headers.BCC !== undefined };
+}
+
+/** The message with its BCC header removed, as RabbitMQ delivers it. */
+function withoutBcc(m: Message): Message {
+  const properties = { ...m.properties, headers: { ...m.properties.headers } };
+  delete properties.headers.BCC;
+  const w = new Writer(m.header.length);
+  writeContentHeader(w, 0, m.body.length, properties);
+  return new Message(m.exchange, m.routingKey, Buffer.concat(w.drain()).subarray(7, -1), m.body);
 }

@@ -1,4 +1,4 @@
-// Single active consumer, queue expiry (x-expires) and priority queues, as RabbitMQ 3.10 behaves.
+// Single active consumer, queue expiry (x-expires), priority queues and CC/BCC routing, as RabbitMQ 3.10 behaves.
 import type { Channel } from 'amqplib';
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -85,5 +85,29 @@ describe('x-max-priority', () => {
     }
     // b (9) and g (7) count as 5, in publish order with d (5); a and e (1) before c (none = 0)
     expect(order).toEqual(['b*', 'd*', 'g', 'f', 'a', 'e', 'c']);
+  });
+});
+
+describe('sender-selected distribution', () => {
+  it('routes to the CC and BCC keys too, and delivers without the BCC header', async () => {
+    const ch = await session.confirmChannel();
+    const x = `warren-cc-${randomBytes(5).toString('hex')}`;
+    session.exchanges.push(x);
+    await ch.assertExchange(x, 'direct', { durable: false });
+    const queues: string[] = [];
+    for (const key of ['main', 'cc1', 'bcc1', 'other']) {
+      const { queue } = await ch.assertQueue('', { exclusive: true });
+      await ch.bindQueue(queue, x, key);
+      queues.push(queue);
+    }
+    ch.publish(x, 'main', Buffer.from('m'), { headers: { CC: ['cc1'], BCC: ['bcc1'], keep: 'y' } });
+    await ch.waitForConfirms();
+    const got: unknown[] = [];
+    for (const q of queues) {
+      const m = await ch.get(q, { noAck: true });
+      got.push(m ? [m.fields.routingKey, m.properties.headers] : null);
+    }
+    const delivered = ['main', { CC: ['cc1'], keep: 'y' }];
+    expect(got).toEqual([delivered, delivered, delivered, null]);
   });
 });
