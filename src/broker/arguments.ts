@@ -43,9 +43,12 @@ export function assertField(what: string, key: string, current: unknown, receive
 /** RabbitMQ's "inequivalent arg" check over the argument keys it compares. */
 export function assertArgsEquivalent(what: string, current: FieldTable, received: FieldTable, keys: readonly string[], defaults: FieldTable = {}): void {
   for (const key of keys) {
-    const c = current[key] ?? defaults[key];
-    const r = received[key] ?? defaults[key];
+    const c = current[key];
+    const r = received[key];
     if (c === undefined && r === undefined) continue;
+    // a missing argument equals its default (x-queue-type classic), but errors show what was sent
+    const def = defaults[key];
+    if (def !== undefined && sameArgument(c ?? def, r ?? def)) continue;
     if (c !== undefined && r !== undefined) {
       if (sameArgument(c, r)) continue;
       throw preconditionFailed(`inequivalent arg '${key}' for ${what}: received '${printValue(r)}' but current is '${printValue(c)}'`);
@@ -139,6 +142,9 @@ export interface QueueLimits {
   maxPriority: number | undefined;
   /** x-single-active-consumer: only the first consumer receives until it goes. */
   singleActiveConsumer: boolean;
+  /** x-queue-type quorum: deliveries are counted (x-delivery-count) and limited (x-delivery-limit). */
+  quorum: boolean;
+  deliveryLimit: number | undefined;
 }
 
 export function queueLimits(args: FieldTable): QueueLimits {
@@ -155,5 +161,21 @@ export function queueLimits(args: FieldTable): QueueLimits {
     expires: int('x-expires'),
     maxPriority: int('x-max-priority'),
     singleActiveConsumer: args['x-single-active-consumer']?.value === true,
+    quorum: text('x-queue-type') === 'quorum',
+    deliveryLimit: int('x-delivery-limit'),
   };
+}
+
+/** Arguments a quorum queue refuses (RabbitMQ 3.10). */
+const NOT_FOR_QUORUM = ['x-max-priority', 'x-queue-mode'];
+
+/** The declaration rules of quorum queues, with RabbitMQ's texts. */
+export function validateQuorumDeclaration(what: string, d: { serverNamed: boolean; durable: boolean; exclusive: boolean; autoDelete: boolean; args: FieldTable }): void {
+  if (d.serverNamed) throw preconditionFailed('Cannot declare a server-named queue for type rabbit_quorum_queue');
+  if (!d.durable) throw preconditionFailed(`invalid property 'non-durable' for ${what}`);
+  if (d.exclusive) throw preconditionFailed(`invalid property 'exclusive-owner' for ${what}`);
+  if (d.autoDelete) throw preconditionFailed(`invalid property 'auto-delete' for ${what}`);
+  for (const key of NOT_FOR_QUORUM) {
+    if (d.args[key] !== undefined) throw preconditionFailed(`invalid arg '${key}' for ${what} of queue type rabbit_quorum_queue`);
+  }
 }

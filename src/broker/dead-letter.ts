@@ -1,9 +1,8 @@
 // Dead-lettering: the message a queue gives up on, rewritten as RabbitMQ rewrites it (the x-death
 // history, x-first-death-* headers, the expiration moved into the history) for its dead-letter exchange.
 import type { FieldTable, FieldValue } from '../protocol/field-table.js';
-import { decodeContentHeader, writeContentHeader } from '../protocol/frames.js';
-import { Writer } from '../protocol/codec.js';
-import { Message } from './message.js';
+import { decodeContentHeader } from '../protocol/frames.js';
+import { Message, contentHeaderOf, sortedTable } from './message.js';
 
 export type DeathReason = 'rejected' | 'expired' | 'maxlen' | 'delivery_limit';
 
@@ -48,10 +47,7 @@ export function deadLettered(m: Message, queue: string, reason: DeathReason, exc
   headers['x-first-death-reason'] ??= str(reason);
   // RabbitMQ hands out the rewritten headers in key order
   properties.headers = sortedTable(headers);
-  const w = new Writer(m.header.length + 256);
-  writeContentHeader(w, 0, m.body.length, properties);
-  const header = Buffer.concat(w.drain()).subarray(7, -1);
-  return new Message(exchange, routingKey ?? m.routingKey, header, m.body);
+  return new Message(exchange, routingKey ?? m.routingKey, contentHeaderOf(properties, m.body.length), m.body);
 }
 
 /**
@@ -70,8 +66,3 @@ export function wouldCycle(m: Message, queue: string): boolean {
   return seen;
 }
 
-function sortedTable(t: FieldTable): FieldTable {
-  const sorted: FieldTable = Object.create(null);
-  for (const key of Object.keys(t).sort()) sorted[key] = t[key];
-  return sorted;
-}

@@ -1,7 +1,8 @@
 // A published message as the broker keeps it: the content header exactly as received (forwarded to
 // consumers byte for byte) and the body as received, with properties decoded only when asked.
-import { Reader } from '../protocol/codec.js';
-import { CONTENT_HEADER_PREFIX_SIZE, contentBodySize } from '../protocol/frames.js';
+import { Reader, Writer } from '../protocol/codec.js';
+import type { FieldTable } from '../protocol/field-table.js';
+import { CONTENT_HEADER_PREFIX_SIZE, contentBodySize, writeContentHeader } from '../protocol/frames.js';
 import { decodeProperties, type BasicProperties } from '../protocol/generated/spec.js';
 
 export class Message {
@@ -33,4 +34,26 @@ export interface QueuedMessage {
   redelivered: boolean;
   /** When it expires (ms since the epoch), 0 for never. */
   readonly expiresAt: number;
+  /** Times it went back to a quorum queue (its x-delivery-count). */
+  deliveryCount: number;
+}
+
+/** A content header payload for `properties`: how a message the broker rewrites is encoded. */
+export function contentHeaderOf(properties: BasicProperties, bodySize: number): Buffer {
+  const w = new Writer(256);
+  writeContentHeader(w, 0, bodySize, properties);
+  return Buffer.concat(w.drain()).subarray(7, -1);
+}
+
+/** RabbitMQ hands out the header tables it rewrites with their keys in order. */
+export function sortedTable(t: FieldTable): FieldTable {
+  const sorted: FieldTable = Object.create(null);
+  for (const key of Object.keys(t).sort()) sorted[key] = t[key];
+  return sorted;
+}
+
+/** The message with one header set (a quorum queue's x-delivery-count). */
+export function withHeader(m: Message, key: string, value: FieldTable[string]): Message {
+  const properties = { ...m.properties, headers: sortedTable({ ...m.properties.headers, [key]: value }) };
+  return new Message(m.exchange, m.routingKey, contentHeaderOf(properties, m.body.length), m.body);
 }

@@ -128,12 +128,12 @@ export class Queue {
     if (this.messages.length === 0 && this.consumers.length > 0) {
       const consumer = this.nextConsumer();
       if (consumer) {
-        consumer.deliver(this, { message, seq: this.nextSeq++, redelivered: false, expiresAt: 0 });
+        consumer.deliver(this, { message, seq: this.nextSeq++, redelivered: false, expiresAt: 0, deliveryCount: 0 });
         return true;
       }
     }
     if (life === 0) return true;
-    this.messages.push({ message, seq: this.nextSeq++, redelivered: false, expiresAt: life === undefined ? 0 : Date.now() + life });
+    this.messages.push({ message, seq: this.nextSeq++, redelivered: false, expiresAt: life === undefined ? 0 : Date.now() + life, deliveryCount: 0 });
     this.bytes += size;
     if (maxLength !== undefined || maxLengthBytes !== undefined) this.dropHeadOverLimit();
     if (life !== undefined) this.scheduleExpiry();
@@ -249,6 +249,15 @@ export class Queue {
 
   /** Puts messages back where they were (by enqueue order), marked redelivered. */
   requeue(entries: QueuedMessage[]): void {
+    const { quorum, deliveryLimit } = this.limits;
+    if (quorum) {
+      // a quorum queue counts returns; past x-delivery-limit the message is dead-lettered instead
+      for (const e of entries) e.deliveryCount++;
+      if (deliveryLimit !== undefined) {
+        for (const e of entries) if (e.deliveryCount > deliveryLimit) this.host.deadLetter(this, e.message, 'delivery_limit');
+        entries = entries.filter((e) => e.deliveryCount <= deliveryLimit);
+      }
+    }
     if (entries.length === 0) return;
     for (const e of entries) {
       e.redelivered = true;

@@ -1,7 +1,7 @@
 // A virtual host: its exchanges, queues and bindings, declared, deleted and routed through as RabbitMQ does.
 import { randomBytes } from 'node:crypto';
 import type { FieldTable } from '../protocol/field-table.js';
-import { EQUIVALENT_QUEUE_ARGS, QUEUE_ARG_DEFAULTS, assertArgsEquivalent, assertField, validateExchangeArgs, validateHeadersBinding, validateQueueArgs } from './arguments.js';
+import { EQUIVALENT_QUEUE_ARGS, QUEUE_ARG_DEFAULTS, assertArgsEquivalent, assertField, validateExchangeArgs, validateQuorumDeclaration, validateHeadersBinding, validateQueueArgs } from './arguments.js';
 import { accessRefused, commandInvalid, notFound, preconditionFailed, resourceLocked } from './errors.js';
 import { EXCHANGE_TYPES, bindingId, createExchange, type Binding, type Destination, type Exchange, type ExchangeType } from './exchange.js';
 import type { Message } from './message.js';
@@ -146,6 +146,9 @@ export class VirtualHost implements QueueHost {
       return existing;
     }
     validateQueueArgs(this.describe('queue', name), d.args);
+    if (d.args['x-queue-type']?.type === 'S' && String(d.args['x-queue-type'].value) === 'quorum') {
+      validateQuorumDeclaration(this.describe('queue', name), { ...d, serverNamed: d.name === '' });
+    }
     const q = new Queue(this.name, name, { durable: d.durable, autoDelete: d.autoDelete, owner: d.exclusive ? d.owner : undefined, args: d.args }, this);
     this.queues.set(name, q);
     return q;

@@ -1,13 +1,12 @@
 // A channel's messaging methods: exchange, queue, basic, confirm and tx, driving the broker.
 import { randomBytes } from 'node:crypto';
 import { accessRefused, notAllowed, notFound, notImplemented, preconditionFailed } from '../broker/errors.js';
-import { Message, type QueuedMessage } from '../broker/message.js';
+import { Message, contentHeaderOf, sortedTable, withHeader, type QueuedMessage } from '../broker/message.js';
 import type { Consumer, Queue } from '../broker/queue.js';
 import { REPLY_TO, generatedName, type ReplyTarget, type VirtualHost } from '../broker/virtual-host.js';
-import { Writer } from '../protocol/codec.js';
 import { isIntegerField } from '../protocol/field-table.js';
 import { writeDeliver } from '../protocol/fast-path.js';
-import { CONTENT_HEADER_PREFIX_SIZE, contentBodySize, decodeContentHeader, writeBody, writeContentHeader, writeMethod, writeRawFrame } from '../protocol/frames.js';
+import { CONTENT_HEADER_PREFIX_SIZE, contentBodySize, decodeContentHeader, writeBody, writeMethod, writeRawFrame } from '../protocol/frames.js';
 import {
   BASIC_ACK,
   BASIC_CANCEL,
@@ -368,9 +367,7 @@ export class Messaging {
     const { properties } = decodeContentHeader(header);
     if (properties.replyTo !== REPLY_TO) return header;
     if (!this.replyConsumer) throw preconditionFailed('fast reply consumer does not exist');
-    const w = new Writer(header.length + 64);
-    writeContentHeader(w, 0, contentBodySize(header), { ...properties, replyTo: this.replyConsumer.address });
-    return Buffer.concat(w.drain()).subarray(7, -1);
+    return contentHeaderOf({ ...properties, replyTo: this.replyConsumer.address }, contentBodySize(header));
   }
 
   private consumeReplies(a: MethodArgs<typeof BASIC_CONSUME>): void {
@@ -433,7 +430,7 @@ export class Messaging {
 
   deliver(c: ChannelConsumer, queue: Queue, entry: QueuedMessage): void {
     const tag = this.deliveries.add(queue, entry, c, !c.noAck);
-    const m = entry.message;
+    const m = deliveredMessage(queue, entry);
     const out = this.connection.out;
     writeDeliver(out, this.channel, c.tag, tag, entry.redelivered, m.exchange, m.routingKey);
     this.writeContent(m);
@@ -447,7 +444,7 @@ export class Messaging {
       return;
     }
     const tag = this.deliveries.add(q, entry, undefined, !a.noAck);
-    const m = entry.message;
+    const m = deliveredMessage(q, entry);
     this.sendContent(
       BASIC_GET_OK,
       { deliveryTag: tag, redelivered: entry.redelivered, exchange: m.exchange, routingKey: m.routingKey, messageCount: q.messageCount },
@@ -520,6 +517,11 @@ function messageTtl(header: Buffer): number | undefined {
   return Number(m![1]);
 }
 
+/** What a consumer receives: the message, with x-delivery-count when it comes from a quorum queue. */
+function deliveredMessage(q: Queue, entry: QueuedMessage): Message {
+  return q.limits.quorum ? withHeader(entry.message, 'x-delivery-count', { type: 'l', value: entry.deliveryCount }) : entry.message;
+}
+
 const CC_BYTES = Buffer.from('CC');
 
 /** The CC and BCC routing keys of a message (arrays of strings in its headers), if it has any. */
@@ -540,9 +542,7 @@ function senderSelected(m: Message): { keys: string[]; bcc: boolean } | undefine
 
 /** The message with its BCC header removed, as RabbitMQ delivers it. */
 function withoutBcc(m: Message): Message {
-  const properties = { ...m.properties, headers: { ...m.properties.headers } };
-  delete properties.headers.BCC;
-  const w = new Writer(m.header.length);
-  writeContentHeader(w, 0, m.body.length, properties);
-  return new Message(m.exchange, m.routingKey, Buffer.concat(w.drain()).subarray(7, -1), m.body);
+  const headers = { ...m.properties.headers };
+  delete headers.BCC;
+  return new Message(m.exchange, m.routingKey, contentHeaderOf({ ...m.properties, headers: sortedTable(headers) }, m.body.length), m.body);
 }

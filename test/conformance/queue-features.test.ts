@@ -1,4 +1,5 @@
-// Single active consumer, queue expiry (x-expires), priority queues and CC/BCC routing, as RabbitMQ 3.10 behaves.
+// Single active consumer, queue expiry (x-expires), priority queues, CC/BCC routing and quorum-queue
+// rules (declaration, x-delivery-count, x-delivery-limit), as RabbitMQ 3.10 behaves.
 import type { Channel } from 'amqplib';
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -109,5 +110,58 @@ describe('sender-selected distribution', () => {
     }
     const delivered = ['main', { CC: ['cc1'], keep: 'y' }];
     expect(got).toEqual([delivered, delivered, delivered, null]);
+  });
+});
+
+describe('quorum queues', () => {
+  const quorum = { 'x-queue-type': 'quorum' };
+  const name = () => `warren-qq-${randomBytes(5).toString('hex')}`;
+
+  it.each<[string, { durable: boolean; exclusive?: boolean; autoDelete?: boolean; arguments?: object }, string]>([
+    ['non-durable', { durable: false }, "invalid property 'non-durable' for queue '%s' in vhost '/'"],
+    ['exclusive', { durable: true, exclusive: true }, "invalid property 'exclusive-owner' for queue '%s' in vhost '/'"],
+    ['auto-delete', { durable: true, autoDelete: true }, "invalid property 'auto-delete' for queue '%s' in vhost '/'"],
+    ['x-max-priority', { durable: true, arguments: { 'x-max-priority': 5 } }, "invalid arg 'x-max-priority' for queue '%s' in vhost '/' of queue type rabbit_quorum_queue"],
+  ])('refuses a %s quorum queue with 406', async (_what, options, text) => {
+    const ch = await session.channel();
+    const q = name();
+    const err = await ch.assertQueue(q, { ...options, arguments: { ...quorum, ...options.arguments } }).then(() => undefined, (e: Error) => e.message);
+    expect(err).toBe(`Operation failed: QueueDeclare; 406 (PRECONDITION-FAILED) with message "PRECONDITION_FAILED - ${text.replace('%s', q)}"`);
+  });
+
+  it('refuses a server-named quorum queue', async () => {
+    const ch = await session.channel();
+    const err = await ch.assertQueue('', { durable: true, arguments: quorum }).then(() => undefined, (e: Error) => e.message);
+    expect(err).toMatch(/PRECONDITION_FAILED - Cannot declare a server-named queue for type rabbit_quorum_queue"$/);
+  });
+
+  it('counts deliveries in x-delivery-count and drops a message past x-delivery-limit', async () => {
+    const ch = await session.channel();
+    const q = name();
+    session.queues.push(q);
+    await ch.assertQueue(q, { durable: true, arguments: { ...quorum, 'x-delivery-limit': 2 } });
+    ch.sendToQueue(q, Buffer.from('m'));
+    await sleep(100);
+    const seen: unknown[] = [];
+    for (let i = 0; i < 4; i++) {
+      const m = await ch.get(q);
+      if (!m) {
+        seen.push('empty');
+        break;
+      }
+      seen.push([m.properties.headers?.['x-delivery-count'], m.fields.redelivered]);
+      ch.nack(m, false, true);
+      await sleep(50);
+    }
+    expect(seen).toEqual([[0, false], [1, true], [2, true], 'empty']);
+  });
+
+  it('tells a classic queue redeclared as quorum that its current type is none', async () => {
+    const ch = await session.channel();
+    const q = name();
+    session.queues.push(q);
+    await ch.assertQueue(q, { durable: true });
+    const err = await ch.assertQueue(q, { durable: true, arguments: quorum }).then(() => undefined, (e: Error) => e.message);
+    expect(err).toMatch(new RegExp(`inequivalent arg 'x-queue-type' for queue '${q}' in vhost '/': received the value 'quorum' of type 'longstr' but current is none"$`));
   });
 });
