@@ -204,6 +204,17 @@ export class Channel {
     });
   }
 
+  /** RabbitMQ's consumer_timeout: a delivery left unacknowledged too long closes the channel. */
+  checkAckTimeout(now: number, timeoutMs: number): void {
+    if (this.state !== State.Open || !this.messaging.ackOverdue(now, timeoutMs)) return;
+    this.closeWithError(
+      amqpError(
+        ReplyCode.PRECONDITION_FAILED,
+        `delivery acknowledgement on channel ${this.id} timed out. Timeout value used: ${timeoutMs} ms. This timeout value can be configured, see consumers doc guide to learn more`,
+      ),
+    );
+  }
+
   /** The socket drained: consumers that waited for it may receive again. */
   resumeDeliveries(): void {
     if (this.state === State.Open) this.messaging.dispatchAll();

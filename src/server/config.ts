@@ -15,6 +15,8 @@ export interface ServerConfig {
   handshakeTimeoutMs: number;
   /** Largest message body accepted, bytes (RabbitMQ's max_message_size). */
   maxMessageSize: number;
+  /** A channel whose oldest delivery stays unacknowledged longer is closed (RabbitMQ's consumer_timeout), ms. */
+  consumerTimeoutMs: number;
 }
 
 export const WARREN_VERSION = '0.1.0';
@@ -29,5 +31,6 @@ export function defaultConfig(): ServerConfig {
     heartbeat: 60,
     handshakeTimeoutMs: 10000,
     maxMessageSize: 134217728,
+    consumerTimeoutMs: 1800000,
   };
 }

@@ -366,6 +366,12 @@ export class Connection implements FrameSink, FlowListener {
     this.socket.resume();
   }
 
+  /** Closes the channels whose oldest unacknowledged delivery is older than the consumer timeout. */
+  checkAckTimeouts(now: number): void {
+    const timeout = this.ctx.config.consumerTimeoutMs;
+    for (const channel of this.channels.values()) channel.checkAckTimeout(now, timeout);
+  }
+
   /** A channel that has finished closing gives its id back. */
   channelClosed(id: number): void {
     this.channels.delete(id);

@@ -9,6 +9,8 @@ export interface Delivery {
   readonly entry: QueuedMessage;
   /** The consumer it counts against for prefetch (none for basic.get). */
   readonly consumer: { unacked: number } | undefined;
+  /** When it was delivered (ms since the epoch), for the consumer timeout. */
+  readonly at: number;
 }
 
 export class Deliveries {
@@ -31,7 +33,7 @@ export class Deliveries {
   add(queue: Queue, entry: QueuedMessage, consumer: Delivery['consumer'], needsAck: boolean): number {
     const tag = this.nextTag++;
     if (needsAck) {
-      this.unacked.set(tag, { tag, queue, entry, consumer });
+      this.unacked.set(tag, { tag, queue, entry, consumer, at: Date.now() });
       queue.unacked++;
       if (consumer) {
         consumer.unacked++;
@@ -60,6 +62,11 @@ export class Deliveries {
     if (!d) throw unknownTag(tag);
     this.forget(d);
     return [d];
+  }
+
+  /** When the oldest unacknowledged delivery was made, or undefined when there is none. */
+  get oldest(): number | undefined {
+    return this.unacked.values().next().value?.at;
   }
 
   /** Throws as `take` would, without taking anything (acks inside a transaction). */

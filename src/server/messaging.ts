@@ -496,6 +496,12 @@ export class Messaging {
     for (const c of this.consumers.values()) c.queue.dispatch();
   }
 
+  /** Whether the oldest unacknowledged delivery is older than `timeoutMs`. */
+  ackOverdue(now: number, timeoutMs: number): boolean {
+    const oldest = this.deliveries.oldest;
+    return oldest !== undefined && now - oldest > timeoutMs;
+  }
+
   /** The channel is closing: consumers go and unacknowledged messages return to their queues. */
   release(): void {
     this.confirmsSent = this.confirmedUpTo; // a closed channel's pending confirms are never sent

@@ -47,6 +47,8 @@ export class Server implements ConnectionContext {
   readonly serverProperties: FieldTable;
   readonly connections = new Set<Connection>();
   private readonly net: NetServer;
+  /** One timer for every connection's consumer timeout, as RabbitMQ checks it periodically. */
+  private readonly ackTimer: NodeJS.Timeout;
 
   constructor(options: ServerOptions) {
     this.logger = options.logger;
@@ -56,6 +58,12 @@ export class Server implements ConnectionContext {
     this.serverProperties = serverProperties(this.config);
     this.net = createServer({ noDelay: true }, (socket: Socket) => this.connections.add(new Connection(this, socket)));
     this.net.on('error', (err) => this.logger.error({ err }, 'listener error'));
+    const every = Math.min(60000, Math.max(100, this.config.consumerTimeoutMs / 10));
+    this.ackTimer = setInterval(() => {
+      const now = Date.now();
+      for (const c of this.connections) if (c.isRunning) c.checkAckTimeouts(now);
+    }, every);
+    this.ackTimer.unref();
   }
 
   listen(port: number, host: string): Promise<{ host: string; port: number }> {
@@ -76,6 +84,7 @@ export class Server implements ConnectionContext {
 
   /** Stops accepting, closes every connection with 320 CONNECTION_FORCED, and waits for the sockets to go. */
   async close(): Promise<void> {
+    clearInterval(this.ackTimer);
     const closed = new Promise<void>((resolve) => this.net.close(() => resolve()));
     for (const c of this.connections) {
       if (c.isRunning) c.close(320, 'CONNECTION_FORCED - broker forced connection closure with reason \'shutdown\'');
