@@ -39,3 +39,4 @@ export async function startBroker(options: BrokerOptions = {}): Promise<RunningB
 
 export { Server } from './server/server.js';
 export type { ServerConfig } from './server/config.js';
+export type { Policy } from './broker/policy.js';

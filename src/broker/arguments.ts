@@ -1,5 +1,6 @@
 // Validation and comparison of queue and exchange arguments, with RabbitMQ's reply texts.
-import { FIELD_TYPE_NAMES, type FieldTable, type FieldValue } from '../protocol/field-table.js';
+import { FIELD_TYPE_NAMES, toFieldValue, type FieldTable, type FieldValue } from '../protocol/field-table.js';
+import { QUEUE_POLICY_KEYS, type Policy } from './policy.js';
 import { preconditionFailed } from './errors.js';
 
 const INTEGER_TYPES = 'bBsuIil';
@@ -147,7 +148,20 @@ export interface QueueLimits {
   deliveryLimit: number | undefined;
 }
 
-export function queueLimits(args: FieldTable): QueueLimits {
+/**
+ * The limits from a queue's arguments and the policy that applies to it: for TTLs, lengths and the
+ * delivery limit the lower value wins, for the rest the argument (RabbitMQ's resolution).
+ */
+export function queueLimits(queueArgs: FieldTable, policy?: Policy): QueueLimits {
+  const args: FieldTable = { ...queueArgs };
+  for (const [key, value] of Object.entries(policy?.definition ?? {})) {
+    const mapping = QUEUE_POLICY_KEYS[key];
+    if (!mapping) continue;
+    const fromPolicy = toFieldValue(value);
+    const fromArg = args[mapping.arg];
+    if (fromArg === undefined) args[mapping.arg] = fromPolicy;
+    else if (mapping.resolve === 'min' && Number(fromPolicy.value) < Number(fromArg.value)) args[mapping.arg] = fromPolicy;
+  }
   const int = (key: string) => (args[key] === undefined ? undefined : Number(args[key].value));
   const overflow = args['x-overflow'];
   const text = (key: string) => (args[key] === undefined ? undefined : printValue(args[key]));

@@ -89,9 +89,12 @@ export abstract class Exchange {
   /** Adds the bindings the message matches, routed with `routingKey`, to `out`. */
   abstract match(message: Message, routingKey: string, out: Set<Binding>): void;
 
+  /** The alternate-exchange policy key, when a policy applies (the argument wins over it). */
+  policyAlternate: string | undefined;
+
   get alternateExchange(): string | undefined {
     const ae = this.options.args['alternate-exchange'];
-    return ae?.type === 'S' ? String(ae.value) : undefined;
+    return ae?.type === 'S' ? String(ae.value) : this.policyAlternate;
   }
 }
 

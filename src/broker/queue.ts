@@ -3,6 +3,7 @@
 import type { FieldTable } from '../protocol/field-table.js';
 import { queueLimits, type QueueLimits } from './arguments.js';
 import type { DeathReason } from './dead-letter.js';
+import type { Policy } from './policy.js';
 import { FifoMessages, PriorityMessages, type ReadyMessages } from './ready-messages.js';
 import type { Binding } from './exchange.js';
 import type { Message, QueuedMessage } from './message.js';
@@ -38,6 +39,8 @@ export interface QueueHost {
   queueUnused(q: Queue): void;
   /** A message the queue gives up on (expired, over its limit, rejected) goes to its dead-letter exchange. */
   deadLetter(q: Queue, m: Message, reason: DeathReason): void;
+  /** The policy that applies to the queue now. */
+  policyFor(q: Queue): Policy | undefined;
 }
 
 export interface QueueOptions {
@@ -61,7 +64,7 @@ export class Queue {
   private hadConsumer = false;
   deleted = false;
   private flowWaiters: Set<FlowListener> | undefined;
-  readonly limits: QueueLimits;
+  limits: QueueLimits;
   /** Body bytes of the ready messages (for x-max-length-bytes). */
   private bytes = 0;
   private expiryTimer: NodeJS.Timeout | undefined;
@@ -74,7 +77,7 @@ export class Queue {
     readonly options: QueueOptions,
     private readonly host: QueueHost,
   ) {
-    this.limits = queueLimits(options.args);
+    this.limits = queueLimits(options.args, host.policyFor(this));
     this.messages = this.limits.maxPriority === undefined ? new FifoMessages() : new PriorityMessages(this.limits.maxPriority);
     this.touch();
   }
@@ -88,6 +91,13 @@ export class Queue {
     if (this.consumers.length > 0) return;
     this.unusedTimer = setTimeout(() => this.host.queueUnused(this), expires);
     this.unusedTimer.unref();
+  }
+
+  /** Policies changed: the limits are worked out again (a priority queue stays one, as in RabbitMQ). */
+  applyPolicy(): void {
+    this.limits = queueLimits(this.options.args, this.host.policyFor(this));
+    if (this.limits.overflow === 'drop-head') this.dropHeadOverLimit();
+    this.touch();
   }
 
   /** The queue is gone: its timers go too. */

@@ -7,6 +7,7 @@ import { EXCHANGE_TYPES, bindingId, createExchange, type Binding, type Destinati
 import type { Message } from './message.js';
 import { Queue, type QueueHost } from './queue.js';
 import { deadLettered, wouldCycle, type DeathReason } from './dead-letter.js';
+import { effectivePolicy, type Policy } from './policy.js';
 
 /** The exchanges every vhost has: the default one and RabbitMQ's amq.* set. */
 const PREDECLARED: readonly [string, ExchangeType, boolean][] = [
@@ -56,6 +57,7 @@ export const REPLY_TO = 'amq.rabbitmq.reply-to';
 export class VirtualHost implements QueueHost {
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
+  readonly policies = new Map<string, Policy>();
   /** Direct reply-to consumers by the name their requests carry in reply_to. */
   readonly replyTargets = new Map<string, ReplyTarget>();
 
@@ -95,6 +97,7 @@ export class VirtualHost implements QueueHost {
     validateExchangeArgs(this.describe('exchange', d.name), d.args);
     const e = createExchange(d.name, d.type as ExchangeType, { durable: d.durable, autoDelete: d.autoDelete, internal: d.internal, args: d.args });
     this.exchanges.set(d.name, e);
+    this.applyExchangePolicy(e);
     return e;
   }
 
@@ -199,6 +202,32 @@ export class VirtualHost implements QueueHost {
     for (const b of [...q.bindings]) this.dropBinding(b);
     for (const c of [...q.consumers]) c.queueDeleted(q);
     q.purge();
+  }
+
+  // ---- policies ----
+
+  /** Adds or replaces a policy; it applies at once to the queues and exchanges it matches. */
+  setPolicy(policy: Policy): void {
+    this.policies.set(policy.name, policy);
+    this.applyPolicies();
+  }
+
+  clearPolicy(name: string): void {
+    if (this.policies.delete(name)) this.applyPolicies();
+  }
+
+  policyFor(q: Queue): Policy | undefined {
+    return effectivePolicy(this.policies.values(), 'queue', q.name);
+  }
+
+  private applyPolicies(): void {
+    for (const q of this.queues.values()) q.applyPolicy();
+    for (const e of this.exchanges.values()) this.applyExchangePolicy(e);
+  }
+
+  private applyExchangePolicy(e: Exchange): void {
+    const ae = effectivePolicy(this.policies.values(), 'exchange', e.name)?.definition['alternate-exchange'];
+    e.policyAlternate = typeof ae === 'string' ? ae : undefined;
   }
 
   queueUnused(q: Queue): void {
