@@ -3,7 +3,7 @@
 // AMQP_URL=amqp://guest:guest@127.0.0.1:5682/ npx vitest run test/conformance/basic.test.ts
 // amqplib drives the ordinary cases; RawClient sends what amqplib cannot (immediate, recover requeue=false,
 // recover-async, prefetch_size, tx.*, confirm.select next to tx.select, the 14th property cluster-id).
-import amqp, { type Channel, type ChannelModel, type ConsumeMessage, type GetMessage, type Message } from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage, Message } from 'amqplib';
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Writer } from '../../src/protocol/codec.js';
@@ -41,6 +41,7 @@ import {
 import { testBroker, type TestBroker } from '../support/broker.js';
 import { RawClient } from '../support/raw-client.js';
 import { Session } from '../support/session.js';
+import { body, codeName, consumer, get, sleep, waitFor, type AmqpError } from '../support/scenario.js';
 
 let broker: TestBroker;
 let session: Session;
@@ -62,6 +63,8 @@ const queues = () => session.queues;
 const admin = () => session.admin();
 const connection = () => session.connection();
 const channel = (conn?: ChannelModel) => session.channel(conn);
+const counts = (q: string) => session.counts(q);
+const waitForCount = (q: string, n: number, timeoutMs?: number) => session.waitForCount(q, n, timeoutMs);
 
 const unique = (prefix: string) => `${prefix}-${randomBytes(6).toString('hex')}`;
 
@@ -82,56 +85,17 @@ async function queueWith(n: number): Promise<string> {
   return q;
 }
 
-/** Ready messages and consumers, from queue.declare-ok (passive). */
-async function counts(q: string): Promise<{ messageCount: number; consumerCount: number }> {
-  const { messageCount, consumerCount } = await (await admin()).checkQueue(q);
-  return { messageCount, consumerCount };
-}
 
-async function waitForCount(q: string, messageCount: number, timeoutMs = 3000) {
-  const deadline = Date.now() + timeoutMs;
-  while ((await counts(q)).messageCount !== messageCount && Date.now() < deadline) await sleep(5);
-  expect((await counts(q)).messageCount).toBe(messageCount);
-}
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(predicate: () => boolean, timeoutMs = 3000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await sleep(5);
-  }
-}
 
 /** Time for the broker to send anything more it was going to send (to check that it does not). */
 const settle = () => sleep(150);
 
-/** A consumer that records its deliveries. */
-async function consumer(ch: Channel, q: string, options: amqp.Options.Consume = {}) {
-  const messages: ConsumeMessage[] = [];
-  const { consumerTag } = await ch.consume(
-    q,
-    (m) => {
-      if (m) messages.push(m);
-    },
-    options,
-  );
-  return { consumerTag, messages, bodies: () => messages.map((m) => m.content.toString()) };
-}
 
-async function get(ch: Channel, q: string, noAck = false): Promise<GetMessage> {
-  const m = await ch.get(q, { noAck });
-  if (m === false) throw new Error(`basic.get-empty from ${q}`);
-  return m;
-}
 
-const body = (m: Message | false) => (m === false ? false : m.content.toString());
 
-type AmqpError = Error & { code?: number; classId?: number; methodId?: number };
 
-/** amqplib's rendering of a reply code: 406 -> PRECONDITION-FAILED, taken from RabbitMQ's text. */
-const codeName = (text: string) => text.split(' - ')[0].replace(/_/g, '-');
 
 /**
  * Runs `trigger` and expects RabbitMQ to close the channel (only) with exactly this code, text and

@@ -12,6 +12,7 @@ import { CONNECTION_CLOSE, CONNECTION_CLOSE_OK, EXCHANGE_DECLARE } from '../../s
 import { testBroker, type TestBroker } from '../support/broker.js';
 import { RawClient } from '../support/raw-client.js';
 import { Session } from '../support/session.js';
+import { codeName, sleep, waitFor, within, type AmqpError } from '../support/scenario.js';
 
 let broker: TestBroker;
 let session: Session;
@@ -35,6 +36,8 @@ const exchanges = () => session.exchanges;
 const admin = () => session.admin();
 const connection = () => session.connection();
 const channel = (conn?: ChannelModel) => session.channel(conn);
+const counts = (q: string) => session.counts(q);
+const waitForCount = (q: string, n: number, timeoutMs?: number) => session.waitForCount(q, n, timeoutMs);
 const confirmChannel = (conn?: ChannelModel) => session.confirmChannel(conn);
 const open = () => session.open();
 
@@ -68,30 +71,12 @@ async function queue(options: amqp.Options.AssertQueue = {}, ch?: Channel): Prom
   return name;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(predicate: () => boolean, timeoutMs = 3000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await sleep(5);
-  }
-}
 
 /** Time for the broker to do anything more it was going to do (to check that it does not). */
 const settle = () => sleep(100);
 
-/** Ready messages and consumers, from queue.declare-ok (passive). */
-async function counts(q: string): Promise<{ messageCount: number; consumerCount: number }> {
-  const { messageCount, consumerCount } = await (await admin()).checkQueue(q);
-  return { messageCount, consumerCount };
-}
 
-async function waitForCount(q: string, messageCount: number, timeoutMs = 3000) {
-  const deadline = Date.now() + timeoutMs;
-  while ((await counts(q)).messageCount !== messageCount && Date.now() < deadline) await sleep(5);
-  expect((await counts(q)).messageCount).toBe(messageCount);
-}
 
 /** Whether an exchange exists, by a passive declare on a throwaway channel. */
 async function exchangeExists(name: string): Promise<boolean> {
@@ -150,10 +135,7 @@ async function boundQueue(ch: Channel, exchange: string, key: string, args?: Rec
   return q;
 }
 
-type AmqpError = Error & { code?: number; classId?: number; methodId?: number };
 
-/** amqplib's rendering of a reply code: 406 -> PRECONDITION-FAILED, taken from RabbitMQ's text. */
-const codeName = (text: string) => text.split(' - ')[0].replace(/_/g, '-');
 
 /** Runs `trigger`; `outcome` resolves to what it rejected with (undefined if it succeeded). */
 function run(trigger: () => unknown): { outcome: Promise<unknown>; result: () => string } {
@@ -173,18 +155,6 @@ function run(trigger: () => unknown): { outcome: Promise<unknown>; result: () =>
   return { outcome, result: () => result };
 }
 
-/** `promise`, or a failure naming what did not happen after `ms` (so that a broker that never answers fails fast). */
-async function within<T>(promise: Promise<T>, what: () => string, ms = 3000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(what())), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * Runs `trigger` and expects RabbitMQ to close the channel (only) with exactly this code, text and

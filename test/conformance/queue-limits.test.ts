@@ -3,11 +3,12 @@
 // x-overflow reject-publish (nacked under publisher confirms). No dead-lettering here.
 // Written against RabbitMQ and run against it too:
 // AMQP_URL=amqp://guest:guest@127.0.0.1:5682/ npx vitest run test/conformance/queue-limits.test.ts
-import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type GetMessage, type Message } from 'amqplib';
+import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { testBroker, type TestBroker } from '../support/broker.js';
 import { Session } from '../support/session.js';
+import { body, codeName, consumer, get, sleep, waitFor, within, type AmqpError } from '../support/scenario.js';
 
 let broker: TestBroker;
 let session: Session;
@@ -27,6 +28,8 @@ afterEach(() => session.cleanup());
 const admin = () => session.admin();
 const connection = () => session.connection();
 const channel = (conn?: ChannelModel) => session.channel(conn);
+const counts = (q: string) => session.counts(q);
+const waitForCount = (q: string, n: number, timeoutMs?: number) => session.waitForCount(q, n, timeoutMs);
 
 const unique = (prefix: string) => `${prefix}-${randomBytes(6).toString('hex')}`;
 
@@ -38,51 +41,15 @@ async function queue(args: Record<string, unknown> = {}, ch?: Channel): Promise<
   return name;
 }
 
-/** Ready messages and consumers, from queue.declare-ok (passive). */
-async function counts(q: string): Promise<{ messageCount: number; consumerCount: number }> {
-  const { messageCount, consumerCount } = await (await admin()).checkQueue(q);
-  return { messageCount, consumerCount };
-}
 
-async function waitForCount(q: string, messageCount: number, timeoutMs = 2000) {
-  const deadline = Date.now() + timeoutMs;
-  while ((await counts(q)).messageCount !== messageCount && Date.now() < deadline) await sleep(5);
-  expect((await counts(q)).messageCount).toBe(messageCount);
-}
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(predicate: () => boolean, timeoutMs = 2000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await sleep(5);
-  }
-}
 
 /** Time for the broker to send anything more it was going to send (to check that it does not). */
 const settle = () => sleep(150);
 
-/** A consumer that records its deliveries. */
-async function consumer(ch: Channel, q: string, options: amqp.Options.Consume = {}) {
-  const messages: ConsumeMessage[] = [];
-  const { consumerTag } = await ch.consume(
-    q,
-    (m) => {
-      if (m) messages.push(m);
-    },
-    options,
-  );
-  return { consumerTag, messages, bodies: () => messages.map((m) => m.content.toString()) };
-}
 
-async function get(ch: Channel, q: string, noAck = false): Promise<GetMessage> {
-  const m = await ch.get(q, { noAck });
-  if (m === false) throw new Error(`basic.get-empty from ${q}`);
-  return m;
-}
 
-const body = (m: Message | false) => (m === false ? false : m.content.toString());
 
 /** Every ready message's body, in order, taken with basic.get (no-ack) until get-empty. */
 async function drain(q: string): Promise<string[]> {
@@ -102,23 +69,8 @@ async function publish(q: string, bodies: string[], options: amqp.Options.Publis
   await ch.checkQueue(q);
 }
 
-type AmqpError = Error & { code?: number; classId?: number; methodId?: number };
 
-/** amqplib's rendering of a reply code: 406 -> PRECONDITION-FAILED, taken from RabbitMQ's text. */
-const codeName = (text: string) => text.split(' - ')[0].replace(/_/g, '-');
 
-/** Like `within` elsewhere: rejects with a useful message when `p` does not settle in time. */
-async function within<T>(p: Promise<T>, why: () => string, ms = 2000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(why())), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * Runs `trigger` and expects RabbitMQ to close the channel (only) with exactly this code, text and

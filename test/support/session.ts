@@ -2,6 +2,7 @@
 // every queue and exchange it names is deleted (deleting what is already gone is fine), so suites can
 // run again and again against a shared RabbitMQ.
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
+import { expect } from 'vitest';
 import type { RawClient } from './raw-client.js';
 
 export class Session {
@@ -61,6 +62,19 @@ export class Session {
   async open(): Promise<{ conn: ChannelModel; ch: Channel }> {
     const conn = await this.connection();
     return { conn, ch: await this.channel(conn) };
+  }
+
+  /** Ready messages and consumers, from queue.declare-ok (passive). */
+  async counts(q: string): Promise<{ messageCount: number; consumerCount: number }> {
+    const { messageCount, consumerCount } = await (await this.admin()).checkQueue(q);
+    return { messageCount, consumerCount };
+  }
+
+  /** Waits until `q` holds `messageCount` ready messages, then checks it does. */
+  async waitForCount(q: string, messageCount: number, timeoutMs = 3000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while ((await this.counts(q)).messageCount !== messageCount && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    expect((await this.counts(q)).messageCount).toBe(messageCount);
   }
 
   async cleanup(): Promise<void> {
