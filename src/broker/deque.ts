@@ -38,19 +38,10 @@ export class Deque<T> {
     return this.count === 0 ? undefined : this.items[this.head];
   }
 
-  /** The item at position i from the head. */
-  at(i: number): T | undefined {
-    return i < 0 || i >= this.count ? undefined : this.items[(this.head + i) & (this.items.length - 1)];
-  }
-
   clear(): void {
     this.items = new Array(16);
     this.head = 0;
     this.count = 0;
-  }
-
-  *[Symbol.iterator](): IterableIterator<T> {
-    for (let i = 0; i < this.count; i++) yield this.items[(this.head + i) & (this.items.length - 1)] as T;
   }
 
   private grow(): void {

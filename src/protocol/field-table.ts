@@ -57,26 +57,6 @@ export function toFieldTable(plain: { [key: string]: PlainValue }): FieldTable {
   return table;
 }
 
-/** The JS value of a field: numbers for numbers, strings for UTF-8 strings, nested tables as objects. */
-export function fromFieldValue(f: FieldValue): PlainValue {
-  switch (f.type) {
-    case 'A':
-      return f.value.map(fromFieldValue);
-    case 'F':
-      return fromFieldTable(f.value);
-    case 'D':
-      return f.value.value / 10 ** f.value.scale;
-    default:
-      return f.value;
-  }
-}
-
-export function fromFieldTable(table: FieldTable): { [key: string]: PlainValue } {
-  const out: { [key: string]: PlainValue } = {};
-  for (const key of Object.keys(table)) out[key] = fromFieldValue(table[key]);
-  return out;
-}
-
 /** True for the integer types: RabbitMQ accepts any of them where an argument wants a number. */
 export function isIntegerField(f: FieldValue | undefined): f is Extract<FieldValue, { value: number | bigint }> {
   return f !== undefined && 'bBsuIilT'.includes(f.type);
