@@ -41,7 +41,7 @@ import {
 import { testBroker, type TestBroker } from '../support/broker.js';
 import { RawClient } from '../support/raw-client.js';
 import { Session } from '../support/session.js';
-import { body, codeName, consumer, get, sleep, waitFor, type AmqpError } from '../support/scenario.js';
+import { body, consumer, expectChannelError, get, sleep, waitFor } from '../support/scenario.js';
 
 let broker: TestBroker;
 let session: Session;
@@ -85,55 +85,8 @@ async function queueWith(n: number): Promise<string> {
   return q;
 }
 
-
-
-
-
 /** Time for the broker to send anything more it was going to send (to check that it does not). */
 const settle = () => sleep(150);
-
-
-
-
-
-
-/**
- * Runs `trigger` and expects RabbitMQ to close the channel (only) with exactly this code, text and
- * class/method; then checks the connection still works. Returns what the trigger rejected with.
- */
-async function expectChannelClosed(
-  conn: ChannelModel,
-  ch: Channel,
-  trigger: () => unknown,
-  code: number,
-  text: string,
-  classId: number,
-  methodId: number,
-): Promise<unknown> {
-  const error = new Promise<AmqpError>((resolve) => ch.once('error', resolve));
-  const closed = new Promise<void>((resolve) => ch.once('close', () => resolve()));
-  let connectionClosed = false;
-  conn.once('close', () => (connectionClosed = true));
-  const outcome = Promise.resolve()
-    .then(trigger)
-    .then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-  const err = await error;
-  expect({ message: err.message, code: err.code, classId: err.classId, methodId: err.methodId }).toEqual({
-    message: `Channel closed by server: ${code} (${codeName(text)}) with message "${text}"`,
-    code,
-    classId,
-    methodId,
-  });
-  await closed;
-  // the connection stays open
-  const other = await conn.createChannel();
-  await other.close();
-  expect(connectionClosed).toBe(false);
-  return outcome;
-}
 
 // ---------------------------------------------------------------------------------------------------
 // RawClient helpers
@@ -211,7 +164,7 @@ describe('basic.publish', () => {
     const conn = await connection();
     const ch = await channel(conn);
     const x = unique('no-such-exchange');
-    await expectChannelClosed(conn, ch, () => ch.publish(x, 'k', Buffer.from('x')), 404, `NOT_FOUND - no exchange '${x}' in vhost '/'`, 60, 40);
+    await expectChannelError(conn, ch, () => ch.publish(x, 'k', Buffer.from('x')), 404, `NOT_FOUND - no exchange '${x}' in vhost '/'`, 60, 40);
   });
 
   it('returns a mandatory unroutable message with 312 NO_ROUTE, body and properties intact', async () => {
@@ -410,7 +363,7 @@ describe('basic.consume', () => {
     const conn = await connection();
     const ch = await channel(conn);
     const q = unique('no-such-queue');
-    const rejected = await expectChannelClosed(conn, ch, () => ch.consume(q, () => {}), 404, `NOT_FOUND - no queue '${q}' in vhost '/'`, 60, 20);
+    const rejected = await expectChannelError(conn, ch, () => ch.consume(q, () => {}), 404, `NOT_FOUND - no queue '${q}' in vhost '/'`, 60, 20);
     expect((rejected as Error).message).toBe(`Operation failed: BasicConsume; 404 (NOT-FOUND) with message "NOT_FOUND - no queue '${q}' in vhost '/'"`);
   });
 
@@ -437,7 +390,7 @@ describe('basic.consume', () => {
     const conn = await connection();
     const ch = await channel(conn);
     await queue(); // declared on another channel: does not count
-    await expectChannelClosed(conn, ch, () => ch.consume('', () => {}), 404, 'NOT_FOUND - no previously declared queue', 60, 20);
+    await expectChannelError(conn, ch, () => ch.consume('', () => {}), 404, 'NOT_FOUND - no previously declared queue', 60, 20);
   });
 
   it('refuses an exclusive consumer on a queue that has consumers with 403', async () => {
@@ -446,7 +399,7 @@ describe('basic.consume', () => {
     const ch1 = await channel(conn);
     await ch1.consume(q, () => {});
     const ch2 = await channel(conn);
-    await expectChannelClosed(
+    await expectChannelError(
       conn,
       ch2,
       () => ch2.consume(q, () => {}, { exclusive: true }),
@@ -456,7 +409,7 @@ describe('basic.consume', () => {
       20,
     );
     // the same channel is refused too
-    await expectChannelClosed(
+    await expectChannelError(
       conn,
       ch1,
       () => ch1.consume(q, () => {}, { exclusive: true }),
@@ -473,7 +426,7 @@ describe('basic.consume', () => {
     const ch1 = await channel(conn);
     const ex = await consumer(ch1, q, { exclusive: true });
     const ch2 = await channel(conn);
-    await expectChannelClosed(conn, ch2, () => ch2.consume(q, () => {}), 403, `ACCESS_REFUSED - queue '${q}' in vhost '/' in exclusive use`, 60, 20);
+    await expectChannelError(conn, ch2, () => ch2.consume(q, () => {}), 403, `ACCESS_REFUSED - queue '${q}' in vhost '/' in exclusive use`, 60, 20);
     // the exclusive consumer still gets everything, and once it is cancelled others may consume
     const ch3 = await channel(conn);
     ch3.sendToQueue(q, Buffer.from('only'));
@@ -615,7 +568,7 @@ describe('basic.get', () => {
     const conn = await connection();
     const ch = await channel(conn);
     const q = unique('no-such-queue');
-    await expectChannelClosed(conn, ch, () => ch.get(q), 404, `NOT_FOUND - no queue '${q}' in vhost '/'`, 60, 70);
+    await expectChannelError(conn, ch, () => ch.get(q), 404, `NOT_FOUND - no queue '${q}' in vhost '/'`, 60, 70);
   });
 
   it('with no-ack the message is gone; without, it returns when the channel closes', async () => {
@@ -676,7 +629,7 @@ describe('ack, nack and reject', () => {
     const conn = await connection();
     const ch = await channel(conn);
     const fake = { fields: { deliveryTag: 1 } } as Message;
-    await expectChannelClosed(conn, ch, () => send(ch, fake), 406, 'PRECONDITION_FAILED - unknown delivery tag 1', 60, methodId);
+    await expectChannelError(conn, ch, () => send(ch, fake), 406, 'PRECONDITION_FAILED - unknown delivery tag 1', 60, methodId);
   });
 
   it('closes the channel with 406 when a tag is acked twice', async () => {
@@ -686,7 +639,7 @@ describe('ack, nack and reject', () => {
     await get(ch, q);
     const m1 = await get(ch, q);
     ch.ack(m1);
-    await expectChannelClosed(conn, ch, () => ch.ack(m1), 406, 'PRECONDITION_FAILED - unknown delivery tag 2', 60, 80);
+    await expectChannelError(conn, ch, () => ch.ack(m1), 406, 'PRECONDITION_FAILED - unknown delivery tag 2', 60, 80);
   });
 
   it('closes the channel with 406 on an ack of a tag from a no-ack get', async () => {
@@ -694,7 +647,7 @@ describe('ack, nack and reject', () => {
     const ch = await channel(conn);
     const q = await queueWith(1);
     const m = await get(ch, q, true);
-    await expectChannelClosed(conn, ch, () => ch.ack(m), 406, 'PRECONDITION_FAILED - unknown delivery tag 1', 60, 80);
+    await expectChannelError(conn, ch, () => ch.ack(m), 406, 'PRECONDITION_FAILED - unknown delivery tag 1', 60, 80);
   });
 
   it('acks every outstanding message on tag 0 with multiple=true', async () => {
@@ -712,7 +665,7 @@ describe('ack, nack and reject', () => {
     const ch = await channel(conn);
     const q = await queueWith(1);
     await get(ch, q);
-    await expectChannelClosed(conn, ch, () => ch.ack({ fields: { deliveryTag: 0 } } as Message), 406, 'PRECONDITION_FAILED - unknown delivery tag 0', 60, 80);
+    await expectChannelError(conn, ch, () => ch.ack({ fields: { deliveryTag: 0 } } as Message), 406, 'PRECONDITION_FAILED - unknown delivery tag 0', 60, 80);
   });
 
   it('puts a nacked message back at its original position with redelivered=true', async () => {
@@ -1109,7 +1062,7 @@ describe('direct reply-to', () => {
   it('closes the channel with 406 on a reply-to consumer that acks', async () => {
     const conn = await connection();
     const ch = await channel(conn);
-    await expectChannelClosed(
+    await expectChannelError(
       conn,
       ch,
       () => ch.consume('amq.rabbitmq.reply-to', () => {}),
@@ -1124,7 +1077,7 @@ describe('direct reply-to', () => {
     const conn = await connection();
     const ch = await channel(conn);
     await ch.consume('amq.rabbitmq.reply-to', () => {}, { noAck: true });
-    await expectChannelClosed(
+    await expectChannelError(
       conn,
       ch,
       () => ch.consume('amq.rabbitmq.reply-to', () => {}, { noAck: true }),
@@ -1152,7 +1105,7 @@ describe('direct reply-to', () => {
     const conn = await connection();
     const ch = await channel(conn);
     const q = await queue();
-    await expectChannelClosed(
+    await expectChannelError(
       conn,
       ch,
       () => ch.sendToQueue(q, Buffer.from('x'), { replyTo: 'amq.rabbitmq.reply-to' }),

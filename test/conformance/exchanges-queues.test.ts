@@ -12,7 +12,7 @@ import { CONNECTION_CLOSE, CONNECTION_CLOSE_OK, EXCHANGE_DECLARE } from '../../s
 import { testBroker, type TestBroker } from '../support/broker.js';
 import { RawClient } from '../support/raw-client.js';
 import { Session } from '../support/session.js';
-import { codeName, sleep, waitFor, within, type AmqpError } from '../support/scenario.js';
+import { codeName, expectChannelError, run, sleep, waitFor, within, type AmqpError } from '../support/scenario.js';
 
 let broker: TestBroker;
 let session: Session;
@@ -71,12 +71,8 @@ async function queue(options: amqp.Options.AssertQueue = {}, ch?: Channel): Prom
   return name;
 }
 
-
-
 /** Time for the broker to do anything more it was going to do (to check that it does not). */
 const settle = () => sleep(100);
-
-
 
 /** Whether an exchange exists, by a passive declare on a throwaway channel. */
 async function exchangeExists(name: string): Promise<boolean> {
@@ -133,62 +129,6 @@ async function boundQueue(ch: Channel, exchange: string, key: string, args?: Rec
   const { queue: q } = await ch.assertQueue('', { exclusive: true });
   await ch.bindQueue(q, exchange, key, args);
   return q;
-}
-
-
-
-/** Runs `trigger`; `outcome` resolves to what it rejected with (undefined if it succeeded). */
-function run(trigger: () => unknown): { outcome: Promise<unknown>; result: () => string } {
-  let result = 'the operation has had no reply';
-  const outcome = Promise.resolve()
-    .then(trigger)
-    .then(
-      (value) => {
-        result = `the operation succeeded with ${JSON.stringify(value)}`;
-        return undefined;
-      },
-      (e: unknown) => {
-        result = `the operation failed: ${(e as Error).message}`;
-        return e;
-      },
-    );
-  return { outcome, result: () => result };
-}
-
-
-/**
- * Runs `trigger` and expects RabbitMQ to close the channel (only) with exactly this code, text and
- * class/method; then checks the connection still works. Returns what the trigger rejected with.
- */
-async function expectChannelError(
-  conn: ChannelModel,
-  ch: Channel,
-  trigger: () => unknown,
-  code: number,
-  text: string,
-  classId: number,
-  methodId: number,
-): Promise<unknown> {
-  const error = new Promise<AmqpError>((resolve) => ch.once('error', resolve));
-  const closed = new Promise<void>((resolve) => ch.once('close', () => resolve()));
-  let connectionClosed = false;
-  conn.once('close', () => (connectionClosed = true));
-  const { outcome, result } = run(trigger);
-  const err = await within(error, () => `the broker did not close the channel; ${result()}`);
-  expect({ message: err.message, code: err.code, classId: err.classId, methodId: err.methodId }).toEqual({
-    message: `Channel closed by server: ${code} (${codeName(text)}) with message "${text}"`,
-    code,
-    classId,
-    methodId,
-  });
-  await closed;
-  const rejected = await outcome;
-  if (rejected !== undefined) expect((rejected as Error).message).toContain(`${code} (${codeName(text)}) with message "${text}"`);
-  // the connection stays open
-  const other = await conn.createChannel();
-  await other.close();
-  expect(connectionClosed).toBe(false);
-  return rejected;
 }
 
 /** Runs `trigger` and expects RabbitMQ to close the whole connection with exactly this code and text. */

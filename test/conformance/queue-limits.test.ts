@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { testBroker, type TestBroker } from '../support/broker.js';
 import { Session } from '../support/session.js';
-import { body, codeName, consumer, get, sleep, waitFor, within, type AmqpError } from '../support/scenario.js';
+import { body, consumer, expectChannelError, get, sleep, waitFor, within } from '../support/scenario.js';
 
 let broker: TestBroker;
 let session: Session;
@@ -41,15 +41,8 @@ async function queue(args: Record<string, unknown> = {}, ch?: Channel): Promise<
   return name;
 }
 
-
-
-
-
 /** Time for the broker to send anything more it was going to send (to check that it does not). */
 const settle = () => sleep(150);
-
-
-
 
 /** Every ready message's body, in order, taken with basic.get (no-ack) until get-empty. */
 async function drain(q: string): Promise<string[]> {
@@ -67,42 +60,6 @@ async function publish(q: string, bodies: string[], options: amqp.Options.Publis
   const ch = await admin();
   for (const b of bodies) ch.sendToQueue(q, Buffer.from(b), options);
   await ch.checkQueue(q);
-}
-
-
-
-
-/**
- * Runs `trigger` and expects RabbitMQ to close the channel (only) with exactly this code, text and
- * class/method; then checks the connection still works.
- */
-async function expectChannelError(
-  conn: ChannelModel,
-  ch: Channel,
-  trigger: () => unknown,
-  code: number,
-  text: string,
-  classId: number,
-  methodId: number,
-): Promise<void> {
-  const error = new Promise<AmqpError>((resolve) => ch.once('error', resolve));
-  const closed = new Promise<void>((resolve) => ch.once('close', () => resolve()));
-  let connectionClosed = false;
-  conn.once('close', () => (connectionClosed = true));
-  await Promise.resolve()
-    .then(trigger)
-    .catch(() => undefined);
-  const err = await within(error, () => 'the broker did not close the channel');
-  expect({ message: err.message, code: err.code, classId: err.classId, methodId: err.methodId }).toEqual({
-    message: `Channel closed by server: ${code} (${codeName(text)}) with message "${text}"`,
-    code,
-    classId,
-    methodId,
-  });
-  await closed;
-  const other = await conn.createChannel();
-  await other.close();
-  expect(connectionClosed).toBe(false);
 }
 
 /** Publishes each body on a confirm channel; resolves to 'ack' or 'nack' per message, in publish order. */

@@ -1,7 +1,8 @@
 // Small helpers the amqplib scenario suites share: waiting, consuming, reading messages, and amqplib's
 // rendering of RabbitMQ's errors.
 import type amqp from 'amqplib';
-import type { Channel, ConsumeMessage, GetMessage, Message } from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage, GetMessage, Message } from 'amqplib';
+import { expect } from 'vitest';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -51,4 +52,57 @@ export async function within<T>(promise: Promise<T>, what: () => string, ms = 30
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Runs `trigger`; `outcome` resolves to what it rejected with (undefined if it succeeded). */
+export function run(trigger: () => unknown): { outcome: Promise<unknown>; result: () => string } {
+  let result = 'the operation has had no reply';
+  const outcome = Promise.resolve()
+    .then(trigger)
+    .then(
+      (value) => {
+        result = `the operation succeeded with ${JSON.stringify(value)}`;
+        return undefined;
+      },
+      (e: unknown) => {
+        result = `the operation failed: ${(e as Error).message}`;
+        return e;
+      },
+    );
+  return { outcome, result: () => result };
+}
+
+/**
+ * Runs `trigger` and expects RabbitMQ to close the channel (only) with exactly this code, text and
+ * class/method; then checks the connection still works. Returns what the trigger rejected with.
+ */
+export async function expectChannelError(
+  conn: ChannelModel,
+  ch: Channel,
+  trigger: () => unknown,
+  code: number,
+  text: string,
+  classId: number,
+  methodId: number,
+): Promise<unknown> {
+  const error = new Promise<AmqpError>((resolve) => ch.once('error', resolve));
+  const closed = new Promise<void>((resolve) => ch.once('close', () => resolve()));
+  let connectionClosed = false;
+  conn.once('close', () => (connectionClosed = true));
+  const { outcome, result } = run(trigger);
+  const err = await within(error, () => `the broker did not close the channel; ${result()}`);
+  expect({ message: err.message, code: err.code, classId: err.classId, methodId: err.methodId }).toEqual({
+    message: `Channel closed by server: ${code} (${codeName(text)}) with message "${text}"`,
+    code,
+    classId,
+    methodId,
+  });
+  await closed;
+  const rejected = await outcome;
+  if (rejected !== undefined) expect((rejected as Error).message).toContain(`${code} (${codeName(text)}) with message "${text}"`);
+  // the connection stays open
+  const other = await conn.createChannel();
+  await other.close();
+  expect(connectionClosed).toBe(false);
+  return rejected;
 }
