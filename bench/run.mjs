@@ -4,7 +4,8 @@
 //   node bench/run.mjs [--rounds N] [--only t1,t4] [--smoke]
 // --smoke: one short t1 run against Warren alone, failing unless the loss check passes (used by npm test).
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -27,7 +28,7 @@ function run(cmd, args, options = {}) {
 
 /** Starts Warren from dist/ and resolves its pid once it accepts connections. */
 async function startWarren(port) {
-  const child = spawn(process.execPath, [join(root, 'dist', 'cli', 'main.js'), '--port', String(port), '--log-level', 'warn'], {
+  const child = spawn(process.execPath, [join(root, 'dist', 'cli', 'main.js'), '--port', String(port), '--log-level', 'warn', '--data-dir', mkdtempSync(join(tmpdir(), 'warren-bench-'))], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   for (let i = 0; i < 100; i++) {
@@ -82,7 +83,7 @@ async function suite() {
 
   const startup = run(process.execPath, [
     join(benchDir, 'bench.mjs'), 'startup', '--url', url(STARTUP_PORT), '--repeat', '5',
-    '--cmd', `exec node ${join(root, 'dist', 'cli', 'main.js')} --port ${STARTUP_PORT} --log-level warn`,
+    '--cmd', `exec node ${join(root, 'dist', 'cli', 'main.js')} --port ${STARTUP_PORT} --log-level warn --data-dir ${mkdtempSync(join(tmpdir(), 'warren-startup-'))}`,
   ]);
   const warren = await startWarren(WARREN_PORT);
   await new Promise((r) => setTimeout(r, 1000));

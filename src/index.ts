@@ -11,6 +11,8 @@ export interface BrokerOptions {
   logLevel?: Level | 'silent';
   logger?: Logger;
   config?: Partial<ServerConfig>;
+  /** Durable definitions and persistent messages are kept (and recovered) here; in memory only when absent. */
+  dataDir?: string;
 }
 
 export interface RunningBroker {
@@ -24,7 +26,7 @@ export interface RunningBroker {
 
 export async function startBroker(options: BrokerOptions = {}): Promise<RunningBroker> {
   const logger = options.logger ?? pino({ level: options.logLevel ?? 'silent' });
-  const server = new Server({ logger, config: options.config });
+  const server = new Server({ logger, config: options.config, dataDir: options.dataDir });
   const host = options.host ?? '127.0.0.1';
   const bound = await server.listen(options.port ?? 0, host);
   const urlHost = bound.host.includes(':') ? `[${bound.host}]` : bound.host;

@@ -3,7 +3,7 @@
 import { Reader, Writer } from '../protocol/codec.js';
 import type { FieldTable } from '../protocol/field-table.js';
 import { CONTENT_HEADER_PREFIX_SIZE, contentBodySize, writeContentHeader } from '../protocol/frames.js';
-import { decodeProperties, type BasicProperties } from '../protocol/generated/spec.js';
+import { FLAG_CONTENT_ENCODING, FLAG_CONTENT_TYPE, FLAG_DELIVERY_MODE, FLAG_HEADERS, decodeProperties, type BasicProperties } from '../protocol/generated/spec.js';
 
 export class Message {
   private decoded: BasicProperties | undefined;
@@ -24,6 +24,18 @@ export class Message {
   get bodySize(): number {
     return contentBodySize(this.header);
   }
+
+  /** delivery-mode 2, read straight from the header: content-type, content-encoding and headers come before it. */
+  get persistent(): boolean {
+    const h = this.header;
+    const flags = h.readUInt16BE(CONTENT_HEADER_PREFIX_SIZE - 2);
+    if ((flags & FLAG_DELIVERY_MODE) === 0) return false;
+    let o = CONTENT_HEADER_PREFIX_SIZE;
+    if (flags & FLAG_CONTENT_TYPE) o += 1 + h[o];
+    if (flags & FLAG_CONTENT_ENCODING) o += 1 + h[o];
+    if (flags & FLAG_HEADERS) o += 4 + h.readUInt32BE(o);
+    return h[o] === 2;
+  }
 }
 
 /** A message's place in one queue. */
@@ -36,6 +48,8 @@ export interface QueuedMessage {
   readonly expiresAt: number;
   /** Times it went back to a quorum queue (its x-delivery-count). */
   deliveryCount: number;
+  /** Its place in the queue's log when it is stored there, else -1. */
+  readonly ref: number;
 }
 
 /** A content header payload for `properties`: how a message the broker rewrites is encoded. */

@@ -7,6 +7,7 @@ import type { Policy } from './policy.js';
 import { FifoMessages, PriorityMessages, type ReadyMessages } from './ready-messages.js';
 import type { Binding } from './exchange.js';
 import type { Message, QueuedMessage } from './message.js';
+import type { QueueLog } from './store.js';
 
 /** What the broker needs of a consumer; the server's channel provides it. */
 export interface Consumer {
@@ -32,6 +33,13 @@ export interface FlowListener {
  */
 export const FLOW_HIGH = 4000;
 const FLOW_LOW = FLOW_HIGH / 2;
+
+/**
+ * A queue with a log keeps at most this many ready messages, or bytes of their bodies, in memory
+ * (as RabbitMQ's classic queues do); the rest wait in the log and are read back as the head nears.
+ */
+const RESIDENT_MAX = 8192;
+const RESIDENT_MAX_BYTES = 32 << 20;
 
 /** What a queue needs of its vhost. */
 export interface QueueHost {
@@ -65,7 +73,7 @@ export class Queue {
   deleted = false;
   private flowWaiters: Set<FlowListener> | undefined;
   limits: QueueLimits;
-  /** Body bytes of the ready messages (for x-max-length-bytes). */
+  /** Body bytes of the ready messages in memory (for x-max-length-bytes, with the log's unread ones). */
   private bytes = 0;
   private expiryTimer: NodeJS.Timeout | undefined;
   private expiryAt = 0;
@@ -76,9 +84,13 @@ export class Queue {
     readonly name: string,
     readonly options: QueueOptions,
     private readonly host: QueueHost,
+    /** Where persistent messages go, and messages beyond what the queue keeps in memory (durable queues). */
+    private readonly log?: QueueLog,
   ) {
     this.limits = queueLimits(options.args, host.policyFor(this));
     this.messages = this.limits.maxPriority === undefined ? new FifoMessages() : new PriorityMessages(this.limits.maxPriority);
+    // a priority queue keeps everything in memory: its order is not the log's
+    if (log !== undefined && this.limits.maxPriority !== undefined) this.load(Infinity, Infinity);
     this.touch();
   }
 
@@ -100,12 +112,13 @@ export class Queue {
     this.touch();
   }
 
-  /** The queue is gone: its timers go too. */
+  /** The queue is gone: its timers and its log go too. */
   dispose(): void {
     clearTimeout(this.unusedTimer);
     clearTimeout(this.expiryTimer);
     this.unusedTimer = undefined;
     this.expiryTimer = undefined;
+    this.log?.destroy();
   }
 
   /** Ready messages (expired ones are dropped first, as RabbitMQ does before it counts). */
@@ -115,7 +128,49 @@ export class Queue {
 
   get messageCount(): number {
     this.dropExpired();
-    return this.messages.length;
+    return this.readyCount;
+  }
+
+  /** Ready messages, in memory and in the log. */
+  private get readyCount(): number {
+    return this.messages.length + (this.log?.unread ?? 0);
+  }
+
+  private get readyBytes(): number {
+    return this.bytes + (this.log?.unreadBytes ?? 0);
+  }
+
+  /** Whether a new message goes to the log only: memory is full, or older ones are there already. */
+  private get paging(): boolean {
+    const log = this.log;
+    return log !== undefined && this.limits.maxPriority === undefined && (log.unread > 0 || this.messages.length >= RESIDENT_MAX || this.bytes >= RESIDENT_MAX_BYTES);
+  }
+
+  /** Reads messages back from the log while memory has room for them. */
+  private refill(): void {
+    const log = this.log;
+    if (log === undefined || log.unread === 0 || this.messages.length >= RESIDENT_MAX / 2) return;
+    this.load(RESIDENT_MAX - this.messages.length, RESIDENT_MAX_BYTES - this.bytes);
+  }
+
+  private load(maxCount: number, maxBytes: number): void {
+    let expiring = false;
+    for (const m of this.log!.read(maxCount, Math.max(1, maxBytes))) {
+      this.messages.push({ message: m.message, seq: this.nextSeq++, redelivered: m.redelivered, expiresAt: m.expiresAt, deliveryCount: 0, ref: m.ref });
+      this.bytes += m.message.body.length;
+      if (m.expiresAt !== 0) expiring = true;
+    }
+    if (expiring) this.scheduleExpiry();
+  }
+
+  /** The message left the queue for good (acked, delivered without ack, dropped, dead-lettered). */
+  discard(entry: QueuedMessage): void {
+    if (entry.ref >= 0) this.log!.remove(entry.ref);
+  }
+
+  /** The message was delivered and awaits its ack: after a restart it comes back redelivered. */
+  delivered(entry: QueuedMessage): void {
+    if (entry.ref >= 0) this.log!.delivered(entry.ref);
   }
 
   get consumerCount(): number {
@@ -134,17 +189,25 @@ export class Queue {
       return false;
     }
     const life = messageTtl === undefined ? ttl : ttl === undefined ? messageTtl : Math.min(ttl, messageTtl);
+    const log = this.log;
+    const persistent = log !== undefined && message.persistent;
     // with nothing queued, a ready consumer takes it at once (the only way a TTL 0 message gets through)
-    if (this.messages.length === 0 && this.consumers.length > 0) {
+    if (this.readyCount === 0 && this.consumers.length > 0) {
       const consumer = this.nextConsumer();
       if (consumer) {
-        consumer.deliver(this, { message, seq: this.nextSeq++, redelivered: false, expiresAt: 0, deliveryCount: 0 });
+        const ref = persistent ? log.append(message, 0, true) : -1;
+        consumer.deliver(this, { message, seq: this.nextSeq++, redelivered: false, expiresAt: 0, deliveryCount: 0, ref });
         return true;
       }
     }
     if (life === 0) return true;
-    this.messages.push({ message, seq: this.nextSeq++, redelivered: false, expiresAt: life === undefined ? 0 : Date.now() + life, deliveryCount: 0 });
-    this.bytes += size;
+    const expiresAt = life === undefined ? 0 : Date.now() + life;
+    if (this.paging) log!.appendUnread(message, expiresAt, persistent);
+    else {
+      const ref = persistent ? log.append(message, expiresAt, true) : -1;
+      this.messages.push({ message, seq: this.nextSeq++, redelivered: false, expiresAt, deliveryCount: 0, ref });
+      this.bytes += size;
+    }
     if (maxLength !== undefined || maxLengthBytes !== undefined) this.dropHeadOverLimit();
     if (life !== undefined) this.scheduleExpiry();
     if (this.consumers.length > 0) this.dispatch();
@@ -154,30 +217,39 @@ export class Queue {
   /** Whether one more message of `size` bytes would go over x-max-length or x-max-length-bytes. */
   private full(size: number): boolean {
     const { maxLength, maxLengthBytes } = this.limits;
-    return (maxLength !== undefined && this.messages.length >= maxLength) || (maxLengthBytes !== undefined && this.bytes + size > maxLengthBytes);
+    return (maxLength !== undefined && this.readyCount >= maxLength) || (maxLengthBytes !== undefined && this.readyBytes + size > maxLengthBytes);
   }
 
   /** x-overflow drop-head: the oldest messages go until the queue fits its limits. */
   private dropHeadOverLimit(): void {
     const { maxLength, maxLengthBytes } = this.limits;
-    while (this.messages.length > 0 && ((maxLength !== undefined && this.messages.length > maxLength) || (maxLengthBytes !== undefined && this.bytes > maxLengthBytes))) {
-      this.host.deadLetter(this, this.removeHead().message, 'maxlen');
+    while (this.readyCount > 0 && ((maxLength !== undefined && this.readyCount > maxLength) || (maxLengthBytes !== undefined && this.readyBytes > maxLengthBytes))) {
+      this.drop(this.removeHead(), 'maxlen');
     }
   }
 
+  private drop(entry: QueuedMessage, reason: DeathReason): void {
+    this.discard(entry);
+    this.host.deadLetter(this, entry.message, reason);
+  }
+
+  /** The head, taken out; the log refills memory behind it. Only called when readyCount > 0. */
   private removeHead(): QueuedMessage {
+    if (this.messages.length === 0) this.refill();
     const entry = this.messages.shift()!;
     this.bytes -= entry.message.body.length;
+    this.refill();
     return entry;
   }
 
   /** Expired messages at the head are dropped; like RabbitMQ, messages behind the head wait their turn. */
   private dropExpired(): void {
+    if (this.messages.length === 0) this.refill();
     let head = this.messages.peek();
     if (head === undefined || head.expiresAt === 0) return;
     const now = Date.now();
     while (head !== undefined && head.expiresAt !== 0 && head.expiresAt <= now) {
-      this.host.deadLetter(this, this.removeHead().message, 'expired');
+      this.drop(this.removeHead(), 'expired');
       head = this.messages.peek();
     }
   }
@@ -193,7 +265,7 @@ export class Queue {
       this.expiryTimer = undefined;
       this.dropExpired();
       this.scheduleExpiry();
-      if (this.flowWaiters !== undefined && this.messages.length <= FLOW_LOW) this.releaseFlow();
+      if (this.flowWaiters !== undefined && this.readyCount <= FLOW_LOW) this.releaseFlow();
     }, Math.max(0, head.expiresAt - Date.now()));
     this.expiryTimer.unref();
   }
@@ -201,18 +273,18 @@ export class Queue {
   /** Delivers ready messages while some consumer has credit. */
   dispatch(): void {
     this.dropExpired();
-    while (this.messages.length > 0) {
+    while (this.readyCount > 0) {
       const consumer = this.nextConsumer();
       if (!consumer) break;
       consumer.deliver(this, this.removeHead());
       this.dropExpired();
     }
-    if (this.flowWaiters !== undefined && this.messages.length <= FLOW_LOW) this.releaseFlow();
+    if (this.flowWaiters !== undefined && this.readyCount <= FLOW_LOW) this.releaseFlow();
   }
 
   /** Whether a publisher should wait for this queue (see FLOW_HIGH). */
   get overloaded(): boolean {
-    return this.messages.length >= FLOW_HIGH && this.consumers.length > 0;
+    return this.readyCount >= FLOW_HIGH && this.consumers.length > 0;
   }
 
   waitForDrain(listener: FlowListener): void {
@@ -254,7 +326,7 @@ export class Queue {
   take(): QueuedMessage | undefined {
     this.touch();
     this.dropExpired();
-    return this.messages.length === 0 ? undefined : this.removeHead();
+    return this.readyCount === 0 ? undefined : this.removeHead();
   }
 
   /** Puts messages back where they were (by enqueue order), marked redelivered. */
@@ -264,7 +336,7 @@ export class Queue {
       // a quorum queue counts returns; past x-delivery-limit the message is dead-lettered instead
       for (const e of entries) e.deliveryCount++;
       if (deliveryLimit !== undefined) {
-        for (const e of entries) if (e.deliveryCount > deliveryLimit) this.host.deadLetter(this, e.message, 'delivery_limit');
+        for (const e of entries) if (e.deliveryCount > deliveryLimit) this.drop(e, 'delivery_limit');
         entries = entries.filter((e) => e.deliveryCount <= deliveryLimit);
       }
     }
@@ -306,7 +378,11 @@ export class Queue {
 
   purge(): number {
     this.dropExpired();
-    const n = this.messages.length;
+    const n = this.readyCount;
+    if (this.log !== undefined) {
+      for (let e = this.messages.shift(); e !== undefined; e = this.messages.shift()) this.discard(e);
+      this.log.removeUnread();
+    }
     this.messages.clear();
     this.bytes = 0;
     clearTimeout(this.expiryTimer);

@@ -8,6 +8,10 @@ import type { Message } from './message.js';
 import { Queue, type QueueHost } from './queue.js';
 import { deadLettered, wouldCycle, type DeathReason } from './dead-letter.js';
 import { effectivePolicy, type Policy } from './policy.js';
+import type { Definition, MessageStore } from './store.js';
+import {
+  bindingDefinition, bindingFromDefinition, exchangeDefinition, exchangeFromDefinition, policyDefinition, policyFromDefinition, queueDefinition, queueFromDefinition,
+} from './definitions.js';
 
 /** The exchanges every vhost has: the default one and RabbitMQ's amq.* set. */
 const PREDECLARED: readonly [string, ExchangeType, boolean][] = [
@@ -61,9 +65,36 @@ export class VirtualHost implements QueueHost {
   /** Direct reply-to consumers by the name their requests carry in reply_to. */
   readonly replyTargets = new Map<string, ReplyTarget>();
 
-  constructor(readonly name: string) {
+  /** Durable definitions and persistent messages go to the store, when there is one. */
+  constructor(
+    readonly name: string,
+    private readonly store?: MessageStore,
+  ) {
     for (const [exchangeName, type, internal] of PREDECLARED) {
       this.exchanges.set(exchangeName, createExchange(exchangeName, type, { durable: true, autoDelete: false, internal, args: {} }));
+    }
+  }
+
+  /** Brings back a definition the store recovered (without writing it again). */
+  restore(d: Definition): void {
+    const owner = {};
+    switch (d.kind) {
+      case 'exchange':
+        return void this.createExchange(exchangeFromDefinition(d), false);
+      case 'queue':
+        return void this.createQueue({ ...queueFromDefinition(d), owner }, d.key, false);
+      case 'binding': {
+        const b = bindingFromDefinition(d);
+        const source = this.exchanges.get(b.source);
+        const destination = b.destinationKind === 'queue' ? this.queues.get(b.destination) : this.exchanges.get(b.destination);
+        if (source && destination) this.bind(source, destination, b.routingKey, b.args, false);
+        return;
+      }
+      case 'policy':
+        this.policies.set(d.key, policyFromDefinition(d));
+        return;
+      case 'vhost':
+        return;
     }
   }
 
@@ -95,9 +126,14 @@ export class VirtualHost implements QueueHost {
     }
     if (d.name.startsWith('amq.')) throw accessRefused(`exchange name '${d.name}' contains reserved prefix 'amq.*'`);
     validateExchangeArgs(this.describe('exchange', d.name), d.args);
+    return this.createExchange(d, true);
+  }
+
+  private createExchange(d: ExchangeDeclare, save: boolean): Exchange {
     const e = createExchange(d.name, d.type as ExchangeType, { durable: d.durable, autoDelete: d.autoDelete, internal: d.internal, args: d.args });
     this.exchanges.set(d.name, e);
     this.applyExchangePolicy(e);
+    if (save && d.durable) this.store?.putDefinition(exchangeDefinition(this.name, d));
     return e;
   }
 
@@ -121,6 +157,7 @@ export class VirtualHost implements QueueHost {
 
   private removeExchange(e: Exchange): void {
     this.exchanges.delete(e.name);
+    if (e.options.durable) this.store?.deleteDefinition('exchange', this.name, e.name);
     for (const b of [...e.bindings.values()]) this.dropBinding(b);
     for (const b of [...e.incoming]) this.dropBinding(b);
   }
@@ -152,9 +189,21 @@ export class VirtualHost implements QueueHost {
     if (d.args['x-queue-type']?.type === 'S' && String(d.args['x-queue-type'].value) === 'quorum') {
       validateQuorumDeclaration(this.describe('queue', name), { ...d, serverNamed: d.name === '' });
     }
-    const q = new Queue(this.name, name, { durable: d.durable, autoDelete: d.autoDelete, owner: d.exclusive ? d.owner : undefined, args: d.args }, this);
+    return this.createQueue(d, name, true);
+  }
+
+  private createQueue(d: QueueDeclare, name: string, save: boolean): Queue {
+    const stored = this.store !== undefined && d.durable && !d.exclusive;
+    const log = stored ? this.store!.queueLog(this.name, name) : undefined;
+    const q = new Queue(this.name, name, { durable: d.durable, autoDelete: d.autoDelete, owner: d.exclusive ? d.owner : undefined, args: d.args }, this, log);
     this.queues.set(name, q);
+    if (stored && save) this.store!.putDefinition(queueDefinition(this.name, name, d));
     return q;
+  }
+
+  /** Whether the queue's definition, and the bindings into it, survive a restart. */
+  private stored(d: Destination): boolean {
+    return this.store !== undefined && d.options.durable && (d.kind === 'exchange' || d.options.owner === undefined);
   }
 
   private assertQueueEquivalent(q: Queue, d: QueueDeclare): void {
@@ -197,11 +246,12 @@ export class VirtualHost implements QueueHost {
   private removeQueue(q: Queue): void {
     if (q.deleted) return;
     q.deleted = true;
-    q.dispose();
     this.queues.delete(q.name);
+    if (this.stored(q)) this.store!.deleteDefinition('queue', this.name, q.name);
     for (const b of [...q.bindings]) this.dropBinding(b);
     for (const c of [...q.consumers]) c.queueDeleted(q);
     q.purge();
+    q.dispose();
   }
 
   // ---- policies ----
@@ -209,11 +259,14 @@ export class VirtualHost implements QueueHost {
   /** Adds or replaces a policy; it applies at once to the queues and exchanges it matches. */
   setPolicy(policy: Policy): void {
     this.policies.set(policy.name, policy);
+    this.store?.putDefinition(policyDefinition(this.name, policy));
     this.applyPolicies();
   }
 
   clearPolicy(name: string): void {
-    if (this.policies.delete(name)) this.applyPolicies();
+    if (!this.policies.delete(name)) return;
+    this.store?.deleteDefinition('policy', this.name, name);
+    this.applyPolicies();
   }
 
   policyFor(q: Queue): Policy | undefined {
@@ -253,7 +306,7 @@ export class VirtualHost implements QueueHost {
 
   // ---- bindings ----
 
-  bind(source: Exchange, destination: Destination, routingKey: string, args: FieldTable): void {
+  bind(source: Exchange, destination: Destination, routingKey: string, args: FieldTable, save = true): void {
     if (source.name === '' || (destination.kind === 'exchange' && destination.name === '')) {
       throw accessRefused('operation not permitted on the default exchange');
     }
@@ -262,6 +315,7 @@ export class VirtualHost implements QueueHost {
     if (!source.bind(b)) return;
     if (destination.kind === 'queue') destination.bindings.add(b);
     else destination.incoming.add(b);
+    if (save && this.stored(source) && this.stored(destination)) this.store!.putDefinition(bindingDefinition(this.name, b));
   }
 
   /** Removes a binding if it exists; the queue's exclusivity only matters when there is one to remove. */
@@ -277,6 +331,7 @@ export class VirtualHost implements QueueHost {
     b.source.unbind(b.id);
     if (b.destination.kind === 'queue') b.destination.bindings.delete(b);
     else b.destination.incoming.delete(b);
+    if (this.stored(b.source) && this.stored(b.destination)) this.store!.deleteDefinition('binding', this.name, bindingDefinition(this.name, b).key);
     const src = b.source;
     if (src.options.autoDelete && src.bindings.size === 0 && this.exchanges.get(src.name) === src) this.removeExchange(src);
   }

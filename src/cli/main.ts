@@ -2,7 +2,7 @@
 // The `warren` command: starts a broker and runs until SIGINT/SIGTERM.
 import { parseArgs } from 'node:util';
 import { Server } from '../server/server.js';
-import { nullLogger } from '../server/logger.js';
+import { BufferedLogger } from '../server/logger.js';
 import { WARREN_VERSION } from '../server/config.js';
 
 const HELP = `warren ${WARREN_VERSION}: an AMQP 0-9-1 broker that behaves like RabbitMQ
@@ -11,6 +11,7 @@ Usage: warren [options]
 
   --host HOST         address to listen on (default 127.0.0.1)
   --port PORT         AMQP port; 0 picks a free one and prints it (default 5672)
+  --data-dir DIR      where durable definitions and persistent messages are kept (default ./warren-data)
   --log-level LEVEL   fatal, error, warn, info, debug, trace or silent (default info)
   -h, --help          this text
   -v, --version       Warren's version
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string', default: '5672' },
       'log-level': { type: 'string', default: 'info' },
+      'data-dir': { type: 'string', default: 'warren-data' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -31,11 +33,14 @@ async function main(): Promise<void> {
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid --port ${values.port}`);
   // listen first: loading pino takes longer than everything else at start-up
-  const server = new Server({ logger: nullLogger });
+  const early = new BufferedLogger();
+  const server = new Server({ logger: early, dataDir: values['data-dir'] });
   const bound = await server.listen(port, values.host!);
   const { default: pino } = await import('pino');
   const logger = pino({ level: values['log-level'], base: { pid: process.pid } });
+  early.forwardTo(logger);
   server.logger = logger;
+  logger.info({ dataDir: values['data-dir'], ms: server.recoveryMs }, 'data directory opened');
   logger.info({ host: bound.host, port: bound.port }, `listening on amqp://${bound.host}:${bound.port}`);
   if (port === 0) process.stdout.write(`port ${bound.port}\n`);
 

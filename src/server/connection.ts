@@ -538,6 +538,8 @@ export class Connection implements FrameSink, FlowListener {
   /** Writes everything queued in one go (a single writev for several buffers). */
   flush(): void {
     this.flushScheduled = false;
+    // stored acks and messages reach the OS before any reply that follows them
+    this.ctx.broker.writePending();
     if (this.pendingConfirms.length > 0) {
       for (const m of this.pendingConfirms) m.writeConfirms();
       this.pendingConfirms.length = 0;

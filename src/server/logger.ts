@@ -18,3 +18,33 @@ const noop: LogFn = () => {};
 
 /** A logger that drops everything. */
 export const nullLogger: Logger = { child: () => nullLogger, error: noop, warn: noop, info: noop, debug: noop };
+
+type Level = 'error' | 'warn' | 'info' | 'debug';
+
+/**
+ * Keeps what is logged until the real logger is ready, then hands it over and forwards from then on
+ * (the CLI recovers the data directory before pino has loaded).
+ */
+export class BufferedLogger implements Logger {
+  private target: Logger | undefined;
+  private readonly held: [Level, unknown[]][] = [];
+
+  private log(level: Level, args: unknown[]): void {
+    if (this.target) (this.target[level] as (...a: unknown[]) => void)(...args);
+    else this.held.push([level, args]);
+  }
+
+  readonly error: LogFn = (...args: unknown[]) => this.log('error', args);
+  readonly warn: LogFn = (...args: unknown[]) => this.log('warn', args);
+  readonly info: LogFn = (...args: unknown[]) => this.log('info', args);
+  readonly debug: LogFn = (...args: unknown[]) => this.log('debug', args);
+
+  child(bindings: Record<string, unknown>): Logger {
+    return this.target ? this.target.child(bindings) : nullLogger;
+  }
+
+  forwardTo(target: Logger): void {
+    this.target = target;
+    for (const [level, args] of this.held.splice(0)) (target[level] as (...a: unknown[]) => void)(...args);
+  }
+}

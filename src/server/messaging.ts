@@ -4,6 +4,7 @@ import { accessRefused, notAllowed, notFound, notImplemented, preconditionFailed
 import { Message, contentHeaderOf, sortedTable, withHeader, type QueuedMessage } from '../broker/message.js';
 import type { Consumer, Queue } from '../broker/queue.js';
 import { REPLY_TO, generatedName, type ReplyTarget, type VirtualHost } from '../broker/virtual-host.js';
+import type { MessageStore, SyncListener } from '../broker/store.js';
 import { isIntegerField } from '../protocol/field-table.js';
 import { writeDeliver } from '../protocol/fast-path.js';
 import { CONTENT_HEADER_PREFIX_SIZE, contentBodySize, decodeContentHeader, writeBody, writeMethod, writeRawFrame } from '../protocol/frames.js';
@@ -104,7 +105,7 @@ class ChannelConsumer implements Consumer {
   }
 }
 
-export class Messaging {
+export class Messaging implements SyncListener {
   private readonly deliveries = new Deliveries();
   private readonly consumers = new Map<string, ChannelConsumer>();
   /** basic.qos global=false: the prefetch given to consumers created from now on. */
@@ -118,6 +119,19 @@ export class Messaging {
   private confirmedUpTo = 0;
   /** ...and the client has been told up to this one. */
   private confirmsSent = 0;
+  /**
+   * Confirms wait while a persistent message is not yet fsync'd: from the first such publish, every
+   * publish up to `heldUpTo` waits, those up to `syncCovered` for the sync round under way.
+   */
+  private holding = false;
+  private heldUpTo = 0;
+  private syncCovered = 0;
+  private lastStoredTag = 0;
+  /** Publishes refused while confirms were held: nacked in order once the acks before them go. */
+  private heldNacks: number[] = [];
+  /** tx.commit-oks waiting for their publishes to be fsync'd. */
+  private commitsSyncing = 0;
+  private released = false;
   private txPublishes: { args: PublishArgs; header: Buffer; body: Buffer }[] = [];
   private txAcks: { tag: number; multiple: boolean; outcome: Outcome }[] = [];
   /** The last queue this channel declared, used when a method names the queue ''. */
@@ -133,6 +147,10 @@ export class Messaging {
 
   private get vhost(): VirtualHost {
     return this.connection.vhost!;
+  }
+
+  private get store(): MessageStore | undefined {
+    return this.connection.ctx.broker.store;
   }
 
   private reply<K extends Method['id']>(id: K, args: Partial<MethodArgs<K>>): void {
@@ -282,11 +300,57 @@ export class Messaging {
       this.txPublishes.push({ args, header, body });
       return;
     }
-    const accepted = this.route(args, header, body, ttl);
-    if (this.mode === Mode.Confirm) {
-      if (accepted) this.confirm(this.publishSeq++);
-      else this.reject(this.publishSeq++);
+    if (this.mode !== Mode.Confirm) {
+      this.route(args, header, body, ttl);
+      return;
     }
+    const store = this.store;
+    const appended = store?.appended;
+    const accepted = this.route(args, header, body, ttl);
+    const tag = this.publishSeq++;
+    if (store !== undefined && store.appended !== appended) {
+      this.lastStoredTag = tag;
+      if (!this.holding) {
+        this.holding = true;
+        this.syncCovered = tag;
+        store.afterSync(this);
+      }
+    }
+    if (this.holding) {
+      this.heldUpTo = tag;
+      if (!accepted) this.heldNacks.push(tag);
+    } else if (accepted) this.confirm(tag);
+    else this.reject(tag);
+  }
+
+  /** A sync round has put the stored messages on disk: their confirms (or commit-ok) can go. */
+  synced(): void {
+    if (this.released) return;
+    if (this.mode === Mode.Tx) {
+      this.commitsSyncing--;
+      this.reply(TX_COMMIT_OK, {});
+      return;
+    }
+    const covered = this.syncCovered;
+    if (this.lastStoredTag > covered) {
+      // stored after the round began: another round
+      this.releaseConfirms(covered);
+      this.syncCovered = this.heldUpTo;
+      this.store!.afterSync(this);
+    } else {
+      this.releaseConfirms(this.heldUpTo);
+      this.holding = false;
+    }
+  }
+
+  /** Confirms every held publish up to `upTo`, the refused ones with nacks. */
+  private releaseConfirms(upTo: number): void {
+    while (this.heldNacks.length > 0 && this.heldNacks[0] <= upTo) {
+      const nack = this.heldNacks.shift()!;
+      if (nack - 1 > this.confirmedUpTo) this.confirm(nack - 1);
+      this.reject(nack);
+    }
+    if (upTo > this.confirmedUpTo) this.confirm(upTo);
   }
 
   // ---- publisher confirms ----
@@ -354,9 +418,15 @@ export class Messaging {
     const acks = this.txAcks;
     this.txPublishes = [];
     this.txAcks = [];
+    const store = this.store;
+    const appended = store?.appended;
     for (const p of publishes) this.route(p.args, p.header, p.body, messageTtl(p.header));
     for (const a of acks) this.apply(a.tag, a.multiple, a.outcome);
-    this.reply(TX_COMMIT_OK, {});
+    // a commit with persistent messages, or behind one, is answered once they are on disk
+    if (store !== undefined && (store.appended !== appended || this.commitsSyncing > 0)) {
+      this.commitsSyncing++;
+      store.afterSync(this);
+    } else this.reply(TX_COMMIT_OK, {});
   }
 
   // ---- direct reply-to ----
@@ -430,6 +500,8 @@ export class Messaging {
 
   deliver(c: ChannelConsumer, queue: Queue, entry: QueuedMessage): void {
     const tag = this.deliveries.add(queue, entry, c, !c.noAck);
+    if (c.noAck) queue.discard(entry);
+    else queue.delivered(entry);
     const m = deliveredMessage(queue, entry);
     const out = this.connection.out;
     writeDeliver(out, this.channel, c.tag, tag, entry.redelivered, m.exchange, m.routingKey);
@@ -444,6 +516,8 @@ export class Messaging {
       return;
     }
     const tag = this.deliveries.add(q, entry, undefined, !a.noAck);
+    if (a.noAck) q.discard(entry);
+    else q.delivered(entry);
     const m = deliveredMessage(q, entry);
     this.sendContent(
       BASIC_GET_OK,
@@ -480,7 +554,10 @@ export class Messaging {
   private apply(tag: number, multiple: boolean, outcome: Outcome): void {
     const taken = this.deliveries.take(tag, multiple);
     if (outcome === 'requeue') requeue(taken);
-    else if (outcome === 'dead-letter') for (const d of taken) this.vhost.deadLetter(d.queue, d.entry.message, 'rejected');
+    else {
+      for (const d of taken) d.queue.discard(d.entry);
+      if (outcome === 'dead-letter') for (const d of taken) this.vhost.deadLetter(d.queue, d.entry.message, 'rejected');
+    }
     this.dispatchQueues(taken);
   }
 
@@ -504,6 +581,7 @@ export class Messaging {
 
   /** The channel is closing: consumers go and unacknowledged messages return to their queues. */
   release(): void {
+    this.released = true;
     this.confirmsSent = this.confirmedUpTo; // a closed channel's pending confirms are never sent
     this.cancelReplies();
     for (const c of [...this.consumers.values()]) this.removeConsumer(c);

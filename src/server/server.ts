@@ -3,6 +3,7 @@ import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { platform } from 'node:os';
 import type { Logger } from './logger.js';
 import { Broker } from '../broker/broker.js';
+import { FileStore } from '../store/file-store.js';
 import { UserStore } from '../auth/users.js';
 import { toFieldTable, type FieldTable } from '../protocol/field-table.js';
 import { defaultConfig, WARREN_VERSION, type ServerConfig } from './config.js';
@@ -11,6 +12,8 @@ import { Connection, type ConnectionContext } from './connection.js';
 export interface ServerOptions {
   logger: Logger;
   config?: Partial<ServerConfig>;
+  /** Durable definitions and persistent messages live here (and are recovered from it); in memory when absent. */
+  dataDir?: string;
   broker?: Broker;
   users?: UserStore;
 }
@@ -46,6 +49,8 @@ export class Server implements ConnectionContext {
   logger: Logger;
   readonly serverProperties: FieldTable;
   readonly connections = new Set<Connection>();
+  /** How long opening the data directory took, recovery included (ms). */
+  recoveryMs = 0;
   private readonly net: NetServer;
   /** One timer for every connection's consumer timeout, as RabbitMQ checks it periodically. */
   private readonly ackTimer: NodeJS.Timeout;
@@ -53,7 +58,7 @@ export class Server implements ConnectionContext {
   constructor(options: ServerOptions) {
     this.logger = options.logger;
     this.config = { ...defaultConfig(), ...options.config };
-    this.broker = options.broker ?? new Broker();
+    this.broker = options.broker ?? new Broker(options.dataDir === undefined ? undefined : this.openStore(options.dataDir));
     this.users = options.users ?? defaultUsers();
     this.serverProperties = serverProperties(this.config);
     this.net = createServer({ noDelay: true }, (socket: Socket) => this.connections.add(new Connection(this, socket)));
@@ -64,6 +69,15 @@ export class Server implements ConnectionContext {
       for (const c of this.connections) if (c.isRunning) c.checkAckTimeouts(now);
     }, every);
     this.ackTimer.unref();
+  }
+
+  private openStore(dir: string): FileStore {
+    const started = Date.now();
+    // the store logs through whatever logger the server has by then
+    const log = (level: 'info' | 'warn' | 'error') => (obj: object, msg: string) => this.logger[level](obj, msg);
+    const store = new FileStore({ dir, logger: { info: log('info'), warn: log('warn'), error: log('error') } });
+    this.recoveryMs = Date.now() - started;
+    return store;
   }
 
   listen(port: number, host: string): Promise<{ host: string; port: number }> {
@@ -99,6 +113,7 @@ export class Server implements ConnectionContext {
     await Promise.all(sockets);
     clearTimeout(deadline);
     await closed;
+    this.broker.close();
   }
 }
 

@@ -2,13 +2,17 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { connect } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const cli = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
 
 function startCli(args: string[]) {
-  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // the default data directory is ./warren-data: each run gets its own working directory
+  const cwd = mkdtempSync(join(tmpdir(), 'warren-cli-'));
+  const child = spawn(process.execPath, [cli, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   const port = new Promise<number>((resolve, reject) => {

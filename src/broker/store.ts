@@ -1,0 +1,77 @@
+// What the broker needs of persistent storage. The broker owns these interfaces; src/store provides
+// the on-disk implementation, and an in-memory one serves tests of recovery without files.
+import type { Message } from './message.js';
+
+/** A message's place in its queue's log (opaque to the broker). */
+export type StoreRef = number;
+
+/** A message read back from a queue's log. */
+export interface LoggedMessage {
+  readonly message: Message;
+  readonly ref: StoreRef;
+  /** It had been delivered and not acknowledged before a restart. */
+  readonly redelivered: boolean;
+  readonly expiresAt: number;
+}
+
+/**
+ * One durable queue's log: its persistent messages, and the messages it keeps out of memory, in queue
+ * order. Writes are buffered and reach the OS when the store writes its pending data.
+ */
+export interface QueueLog {
+  /** Messages (and their body bytes) in the log that have not been read back yet. */
+  readonly unread: number;
+  readonly unreadBytes: number;
+  /** A persistent message the queue also keeps in memory. */
+  append(message: Message, expiresAt: number, persistent: true): StoreRef;
+  /**
+   * A message the queue does not keep in memory, to be read back later; once there is one, every
+   * later message goes this way too. A transient one (`persistent` false) is dropped on recovery.
+   */
+  appendUnread(message: Message, expiresAt: number, persistent: boolean): StoreRef;
+  /** The message was delivered and awaits its ack (recovered as redelivered). */
+  delivered(ref: StoreRef): void;
+  /** The message left the queue for good (acked, dropped, dead-lettered). */
+  remove(ref: StoreRef): void;
+  /** Reads back, in order, up to `maxCount` messages or about `maxBytes` of bodies not read yet. */
+  read(maxCount: number, maxBytes: number): LoggedMessage[];
+  /** Every unread message is removed (purge). */
+  removeUnread(): void;
+  /** The queue was deleted: its files go. */
+  destroy(): void;
+}
+
+/** Told once everything appended before it registered is on stable storage. */
+export interface SyncListener {
+  synced(): void;
+}
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+export type DefinitionKind = 'vhost' | 'exchange' | 'queue' | 'binding' | 'policy';
+
+export interface Definition {
+  kind: DefinitionKind;
+  vhost: string;
+  /** Unique within kind and vhost. */
+  key: string;
+  value: { [key: string]: JsonValue };
+}
+
+export interface MessageStore {
+  /** The definitions recovered at start-up, in the order they were made. */
+  readonly definitions: readonly Definition[];
+  putDefinition(d: Definition): void;
+  deleteDefinition(kind: DefinitionKind, vhost: string, key: string): void;
+  /** A durable queue's log, with what it held when the broker last stopped. */
+  queueLog(vhost: string, queue: string): QueueLog;
+  /** Messages appended so far, in every log: a publish that moved it must wait for a sync to be confirmed. */
+  readonly appended: number;
+  /** Recovery is over: logs of queues that were not opened belong to nothing and go. */
+  dropUnopenedLogs(): void;
+  /** Hands buffered writes to the OS: from then on, a crash of this process loses none of them. */
+  writePending(): void;
+  /** `listener.synced()` is called once everything written so far is fsync'd (one fsync serves many). */
+  afterSync(listener: SyncListener): void;
+  close(): void;
+}
