@@ -153,6 +153,7 @@ export class Channel {
     this.contentHeader = undefined;
     this.bodyParts = [];
     this.guard(BASIC_PUBLISH, () => this.messaging.publish(args, header, body));
+    this.connection.publishing();
   }
 
   private onMethod(method: Method, info: MethodInfo): void {

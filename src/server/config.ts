@@ -17,6 +17,11 @@ export interface ServerConfig {
   maxMessageSize: number;
   /** A channel whose oldest delivery stays unacknowledged longer is closed (RabbitMQ's consumer_timeout), ms. */
   consumerTimeoutMs: number;
+  /** RSS above this blocks publishers: a fraction of the machine's memory (≤ 1) or bytes (> 1). */
+  memoryHighWatermark: number;
+  /** Free disk space under the data directory below this (bytes) blocks publishers. */
+  diskFreeLimit: number;
+  alarmCheckIntervalMs: number;
 }
 
 export const WARREN_VERSION = '0.1.0';
@@ -32,5 +37,8 @@ export function defaultConfig(): ServerConfig {
     handshakeTimeoutMs: 10000,
     maxMessageSize: 134217728,
     consumerTimeoutMs: 1800000,
+    memoryHighWatermark: 0.4,
+    diskFreeLimit: 50_000_000,
+    alarmCheckIntervalMs: 1000,
   };
 }

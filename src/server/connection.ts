@@ -12,6 +12,7 @@ import type { FieldTable } from '../protocol/field-table.js';
 import { FRAME_OVERHEAD, FrameError, FrameParser, methodKey, heartbeatFrame, writeMethod, type FrameSink } from '../protocol/frames.js';
 import {
   CHANNEL_OPEN,
+  CONNECTION_BLOCKED,
   CONNECTION_CLOSE,
   CONNECTION_CLOSE_OK,
   CONNECTION_OPEN,
@@ -20,6 +21,7 @@ import {
   CONNECTION_START_OK,
   CONNECTION_TUNE,
   CONNECTION_TUNE_OK,
+  CONNECTION_UNBLOCKED,
   CONNECTION_UPDATE_SECRET,
   CONNECTION_UPDATE_SECRET_OK,
   FRAME_BODY,
@@ -34,6 +36,7 @@ import {
 } from '../protocol/generated/spec.js';
 import { Channel } from './channel.js';
 import type { Messaging } from './messaging.js';
+import type { Alarm } from './alarms.js';
 import type { ServerConfig } from './config.js';
 import { frameErrorDetail } from './erlang-format.js';
 import {
@@ -54,6 +57,8 @@ export interface ConnectionContext {
   readonly logger: Logger;
   readonly serverProperties: FieldTable;
   connectionClosed(connection: Connection): void;
+  /** Memory and disk alarms in force: a connection that publishes meanwhile is blocked. */
+  readonly activeAlarms: ReadonlySet<Alarm>;
 }
 
 const enum State {
@@ -104,6 +109,8 @@ export class Connection implements FrameSink, FlowListener {
   private readonly channels = new Map<number, Channel>();
   /** Overloaded queues this connection published to: it reads nothing more until they drain. */
   private readonly waitingFor = new Set<Queue>();
+  /** Blocked by a resource alarm after publishing. */
+  private blocked = false;
 
   private handshakeTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -355,7 +362,33 @@ export class Connection implements FrameSink, FlowListener {
 
   queueDrained(queue: Queue): void {
     this.waitingFor.delete(queue);
+    if (this.waitingFor.size === 0 && !this.blocked) this.socket.resume();
+  }
+
+  // ---- resource alarms ----
+
+  /**
+   * A publish while an alarm is in force blocks the connection, as RabbitMQ does: nothing more is read
+   * from it until the alarms clear, and a client that understands it is told with connection.blocked.
+   */
+  publishing(): void {
+    const alarms = this.ctx.activeAlarms;
+    if (alarms.size === 0 || this.blocked) return;
+    this.blocked = true;
+    this.socket.pause();
+    if (this.hasCapability('connection.blocked')) this.send(0, CONNECTION_BLOCKED, { reason: alarms.has('memory') ? 'low on memory' : 'low on disk' });
+  }
+
+  alarmsChanged(active: ReadonlySet<Alarm>): void {
+    if (active.size > 0 || !this.blocked) return;
+    this.blocked = false;
+    if (this.hasCapability('connection.blocked')) this.send(0, CONNECTION_UNBLOCKED, {});
     if (this.waitingFor.size === 0) this.socket.resume();
+  }
+
+  /** We stopped reading (flow control, an alarm): the peer's silence is ours, not a dead peer. */
+  private get readingPaused(): boolean {
+    return this.blocked || this.waitingFor.size > 0;
   }
 
   /** Closing: stop waiting, and read again (a close-ok may be on its way). */
@@ -503,7 +536,7 @@ export class Connection implements FrameSink, FlowListener {
   /** Like RabbitMQ: a heartbeat after half an interval of silence from us; a peer silent for two checks is dropped. */
   private onHeartbeatTick(): void {
     if ((this.heartbeatTicks++ & 1) === 1) {
-      if (this.receivedSinceBeat) {
+      if (this.receivedSinceBeat || this.readingPaused) {
         this.silentChecks = 0;
         this.receivedSinceBeat = false;
       } else if (++this.silentChecks >= 2) {

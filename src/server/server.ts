@@ -4,6 +4,7 @@ import { platform } from 'node:os';
 import type { Logger } from './logger.js';
 import { Broker } from '../broker/broker.js';
 import { FileStore } from '../store/file-store.js';
+import { ResourceMonitor, type Alarm } from './alarms.js';
 import { UserStore } from '../auth/users.js';
 import { toFieldTable, type FieldTable } from '../protocol/field-table.js';
 import { defaultConfig, WARREN_VERSION, type ServerConfig } from './config.js';
@@ -51,6 +52,8 @@ export class Server implements ConnectionContext {
   readonly connections = new Set<Connection>();
   /** How long opening the data directory took, recovery included (ms). */
   recoveryMs = 0;
+  /** Memory and disk alarms; `alarms.force()` raises one by hand. */
+  readonly alarms: ResourceMonitor;
   private readonly net: NetServer;
   /** One timer for every connection's consumer timeout, as RabbitMQ checks it periodically. */
   private readonly ackTimer: NodeJS.Timeout;
@@ -69,6 +72,16 @@ export class Server implements ConnectionContext {
       for (const c of this.connections) if (c.isRunning) c.checkAckTimeouts(now);
     }, every);
     this.ackTimer.unref();
+    this.alarms = new ResourceMonitor(this.config, options.dataDir, (active) => {
+      if (active.size > 0) this.logger.warn({ alarms: [...active] }, 'resource alarm: publishers are blocked');
+      else this.logger.info('resource alarms cleared: publishers resume');
+      for (const c of this.connections) c.alarmsChanged(active);
+    });
+  }
+
+  /** The alarms in force now, for a connection that has just opened. */
+  get activeAlarms(): ReadonlySet<Alarm> {
+    return this.alarms.active;
   }
 
   private openStore(dir: string): FileStore {
@@ -99,6 +112,7 @@ export class Server implements ConnectionContext {
   /** Stops accepting, closes every connection with 320 CONNECTION_FORCED, and waits for the sockets to go. */
   async close(): Promise<void> {
     clearInterval(this.ackTimer);
+    this.alarms.stop();
     const closed = new Promise<void>((resolve) => this.net.close(() => resolve()));
     for (const c of this.connections) {
       if (c.isRunning) c.close(320, 'CONNECTION_FORCED - broker forced connection closure with reason \'shutdown\'');

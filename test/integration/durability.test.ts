@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import amqp, { type Channel, type ChannelModel } from 'amqplib';
+import amqp, { type Channel, type ChannelModel, type GetMessage } from 'amqplib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBroker, type RunningBroker } from '../../src/index.js';
 import { sleep } from '../support/scenario.js';
@@ -118,7 +118,7 @@ describe('durability', () => {
     await ch.assertQueue('acks', { durable: true });
     for (let i = 0; i < 5; i++) ch.sendToQueue('acks', Buffer.from(`m${i}`), { persistent: true });
     const got = [];
-    for (let i = 0; i < 3; i++) got.push((await ch.get('acks'))!);
+    for (let i = 0; i < 3; i++) got.push((await ch.get('acks')) as GetMessage);
     ch.ack(got[0]);
     ch.nack(got[2], false, false); // rejected without a dead-letter exchange: gone
     await ch.checkQueue('acks');
