@@ -368,7 +368,18 @@ export class FileQueueLog implements QueueLog {
         this.cursorIndex = 0;
         continue;
       }
-      const chunk = readAt(s.segPath, this.cursorOffset, Math.max(READ_CHUNK, Math.min(maxBytes - bytes, 64 << 20)));
+      const chunk = readAt(s.segPath, this.cursorOffset, READ_CHUNK);
+      if (chunk.length < RECORD_HEADER_SIZE) {
+        // the file is shorter than its records say (changed under us): what is missing is lost
+        this.owner.logger.error({ file: s.segPath, offset: this.cursorOffset }, 'segment ends before its last records');
+        for (; this.cursorIndex < s.count; this.cursorIndex++) {
+          if (s.states[this.cursorIndex] === State.Removed) continue;
+          s.states[this.cursorIndex] = State.Removed;
+          s.live--;
+          this.unread--;
+        }
+        continue;
+      }
       let o = 0;
       while (o + RECORD_HEADER_SIZE <= chunk.length && this.unread > 0 && out.length < maxCount && bytes < maxBytes) {
         const length = chunk.readUInt32BE(o);

@@ -45,13 +45,13 @@ describe('resource alarms', () => {
   it('raises the disk alarm when free space under the data directory is below the limit', async () => {
     broker = await startBroker({ dataDir: mkdtempSync(join(tmpdir(), 'warren-alarm-')), config: { diskFreeLimit: Number.MAX_SAFE_INTEGER, alarmCheckIntervalMs: 50 } });
     const conn = await amqp.connect(broker.url);
+    conn.on('error', () => {}); // blocked until the broker closes it
     const ch = await conn.createChannel();
     await sleep(100);
     ch.sendToQueue('nowhere', Buffer.from('x'));
     const [reason] = await once(conn, 'blocked');
     expect(reason).toBe('low on disk');
     expect([...broker.server.alarms.active]).toEqual(['disk']);
-    conn.connection.stream.destroy();
   });
 
   it('does not block connections that only consume or declare', async () => {
