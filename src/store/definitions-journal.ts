@@ -19,21 +19,26 @@ export class DefinitionsJournal {
     private readonly path: string,
     private readonly logger: StoreLogger,
   ) {
-    if (existsSync(path)) this.load();
-    this.fd = this.compact();
+    // compaction pays only when the journal holds more than the live set (or a torn tail)
+    const clean = existsSync(path) ? this.load() : true;
+    this.fd = clean ? openSync(path, 'a') : this.compact();
   }
 
   get definitions(): Definition[] {
     return [...this.live.values()];
   }
 
-  private load(): void {
+  /** Reads the journal; true when every record in it is live (nothing to compact). */
+  private load(): boolean {
     const data = readFileSync(this.path);
+    let records = 0;
     const end = scanRecords(data, (payload, offset) => {
+      records++;
       if (!payload) return this.logger.error({ file: this.path, offset }, 'corrupt definition record skipped');
       this.apply(JSON.parse(payload.toString('utf8')) as Entry);
     });
     if (end < data.length) this.logger.warn({ file: this.path, at: end, cut: data.length - end }, 'torn definition record at the end cut off');
+    return end === data.length && records === this.live.size;
   }
 
   private apply(e: Entry): void {
