@@ -7,9 +7,16 @@ export interface User {
   readonly tags: readonly string[];
 }
 
-interface StoredUser extends User {
+/** A user as kept: the password only as a salted hash. */
+export interface StoredUser extends User {
   readonly salt: Buffer;
   readonly hash: Buffer;
+}
+
+/** Told of every change, to keep users durable. */
+export interface UserListener {
+  saved(user: StoredUser): void;
+  deleted(name: string): void;
 }
 
 function hashPassword(salt: Buffer, password: string): Buffer {
@@ -19,11 +26,29 @@ function hashPassword(salt: Buffer, password: string): Buffer {
 export class UserStore {
   private readonly users = new Map<string, StoredUser>();
 
+  constructor(private readonly listener?: UserListener) {}
+
   add(name: string, password: string, tags: readonly string[] = []): User {
     const salt = randomBytes(4);
     const user: StoredUser = { name, tags, salt, hash: hashPassword(salt, password) };
     this.users.set(name, user);
+    this.listener?.saved(user);
     return { name, tags };
+  }
+
+  delete(name: string): boolean {
+    if (!this.users.delete(name)) return false;
+    this.listener?.deleted(name);
+    return true;
+  }
+
+  /** Brings back a user kept from before a restart. */
+  restore(user: StoredUser): void {
+    this.users.set(user.name, user);
+  }
+
+  get size(): number {
+    return this.users.size;
   }
 
   get(name: string): User | undefined {

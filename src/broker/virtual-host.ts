@@ -94,6 +94,7 @@ export class VirtualHost implements QueueHost {
         this.policies.set(d.key, policyFromDefinition(d));
         return;
       case 'vhost':
+      case 'user':
         return;
     }
   }

@@ -4,6 +4,7 @@ import { platform } from 'node:os';
 import type { Logger } from './logger.js';
 import { Broker } from '../broker/broker.js';
 import { FileStore } from '../store/file-store.js';
+import type { MessageStore } from '../broker/store.js';
 import { ResourceMonitor, type Alarm } from './alarms.js';
 import { UserStore } from '../auth/users.js';
 import { toFieldTable, type FieldTable } from '../protocol/field-table.js';
@@ -62,7 +63,7 @@ export class Server implements ConnectionContext {
     this.logger = options.logger;
     this.config = { ...defaultConfig(), ...options.config };
     this.broker = options.broker ?? new Broker(options.dataDir === undefined ? undefined : this.openStore(options.dataDir));
-    this.users = options.users ?? defaultUsers();
+    this.users = options.users ?? durableUsers(this.broker.store);
     this.serverProperties = serverProperties(this.config);
     this.net = createServer({ noDelay: true }, (socket: Socket) => this.connections.add(new Connection(this, socket)));
     this.net.on('error', (err) => this.logger.error({ err }, 'listener error'));
@@ -131,8 +132,19 @@ export class Server implements ConnectionContext {
   }
 }
 
-export function defaultUsers(): UserStore {
-  const users = new UserStore();
-  users.add('guest', 'guest', ['administrator']);
+/** The users, kept in the store when there is one; a new broker starts with guest/guest, as RabbitMQ does. */
+function durableUsers(store: MessageStore | undefined): UserStore {
+  const users = new UserStore(
+    store && {
+      saved: (u) => store.putDefinition({ kind: 'user', vhost: '', key: u.name, value: { tags: [...u.tags], salt: u.salt.toString('base64'), hash: u.hash.toString('base64') } }),
+      deleted: (name) => store.deleteDefinition('user', '', name),
+    },
+  );
+  for (const d of store?.definitions ?? []) {
+    if (d.kind !== 'user') continue;
+    const v = d.value as { tags: string[]; salt: string; hash: string };
+    users.restore({ name: d.key, tags: v.tags, salt: Buffer.from(v.salt, 'base64'), hash: Buffer.from(v.hash, 'base64') });
+  }
+  if (users.size === 0) users.add('guest', 'guest', ['administrator']);
   return users;
 }

@@ -198,6 +198,18 @@ describe('durability', () => {
     expect((await ch.checkQueue('ttl')).messageCount).toBe(0);
   });
 
+  it('keeps users and vhosts', async () => {
+    await start(true);
+    broker!.server.users.add('alice', 's3cret', ['monitoring']);
+    broker!.server.users.delete('guest');
+    broker!.server.broker.addVhost('other');
+    await restart().catch(() => undefined); // guest is gone: the reconnect in restart() is refused
+    const alice = await amqp.connect(broker!.url.replace('guest:guest', 'alice:s3cret') + 'other');
+    await (await alice.createChannel()).assertQueue('in-other', { durable: true });
+    await alice.close();
+    await expect(amqp.connect(broker!.url)).rejects.toThrow(/ACCESS_REFUSED|403/);
+  });
+
   it('refuses a second broker on the same data directory', async () => {
     await start(true);
     await expect(startBroker({ dataDir: dir })).rejects.toThrow(/in use by process/);
