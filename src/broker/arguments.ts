@@ -1,7 +1,7 @@
 // Validation and comparison of queue and exchange arguments, with RabbitMQ's reply texts.
 import { FIELD_TYPE_NAMES, toFieldValue, type FieldTable, type FieldValue } from '../protocol/field-table.js';
 import { QUEUE_POLICY_KEYS, type Policy } from './policy.js';
-import { preconditionFailed } from './errors.js';
+import { internalError, preconditionFailed } from './errors.js';
 
 const INTEGER_TYPES = 'bBsuIil';
 
@@ -60,6 +60,29 @@ export function assertArgsEquivalent(what: string, current: FieldTable, received
 
 // ---- queue arguments ----
 
+const AGE_UNITS: Readonly<Record<string, number>> = { Y: 365 * 86400e3, M: 30 * 86400e3, D: 86400e3, h: 3600e3, m: 60e3, s: 1e3 };
+
+/**
+ * An age such as "7D" or "1h" in ms, as RabbitMQ parses x-max-age and x-stream-offset intervals:
+ * leading digits and a unit. 'invalid' for a bad unit or zero; 'crash' where RabbitMQ's parser
+ * crashes (no leading digits), which it reports as a bare 541 INTERNAL_ERROR.
+ */
+export function parseAge(text: string): number | 'invalid' | 'crash' {
+  const m = /^(\d*)([\s\S]*)$/.exec(text)!;
+  if (m[1] === '') return 'crash';
+  const n = Number(m[1]);
+  const unit = AGE_UNITS[m[2]];
+  return n === 0 || unit === undefined ? 'invalid' : n * unit;
+}
+
+/** Stream queue arguments RabbitMQ 3.10 refuses, and consumer arguments. */
+const NOT_FOR_STREAMS = [
+  'x-max-priority', 'x-overflow', 'x-dead-letter-exchange', 'x-dead-letter-routing-key', 'x-message-ttl', 'x-expires', 'x-single-active-consumer',
+  'x-queue-mode', 'x-delivery-limit', 'x-max-length', 'x-max-in-memory-length', 'x-max-in-memory-bytes', 'x-queue-master-locator', 'x-quorum-initial-group-size',
+];
+export const NOT_FOR_STREAM_CONSUMERS = ['x-priority', 'x-cancel-on-ha-failover'];
+
+
 /** An invalid value: `reason` is the Erlang term RabbitMQ prints, already formatted. */
 type Check = (f: FieldValue) => string | undefined;
 
@@ -85,13 +108,23 @@ const QUEUE_ARG_CHECKS: Readonly<Record<string, Check>> = {
   'x-queue-type': (f) => string(f) ?? (['classic', 'quorum', 'stream'].includes(printValue(f)) ? undefined : `"unsupported queue type '${printValue(f)}'"`),
   'x-single-active-consumer': (f) => (f.type === 't' ? undefined : `{unacceptable_type,${FIELD_TYPE_NAMES[f.type]}}`),
   'x-delivery-limit': nonNegative,
+  'x-max-age': (f) => {
+    if (f.type !== 'S') return `{unacceptable_type,${FIELD_TYPE_NAMES[f.type]}}`;
+    const age = parseAge(printValue(f));
+    if (age === 'crash') throw internalError();
+    return age === 'invalid' ? 'invalid_max_age' : undefined;
+  },
+  'x-stream-max-segment-size-bytes': nonNegative,
+  'x-initial-cluster-size': positive,
+  'x-queue-leader-locator': oneOf(['client-local', 'balanced', 'random', 'least-leaders'], 'invalid_queue_locator_arg'),
 };
 
 /** The queue arguments RabbitMQ compares when a queue is declared again. */
 export const EQUIVALENT_QUEUE_ARGS = [
   'x-expires', 'x-message-ttl', 'x-dead-letter-exchange', 'x-dead-letter-routing-key', 'x-max-length', 'x-max-length-bytes',
   'x-max-in-memory-length', 'x-max-in-memory-bytes', 'x-max-priority', 'x-overflow', 'x-queue-mode', 'x-single-active-consumer',
-  'x-queue-type', 'x-quorum-initial-group-size', 'x-delivery-limit',
+  'x-queue-type', 'x-quorum-initial-group-size', 'x-delivery-limit', 'x-max-age', 'x-stream-max-segment-size-bytes', 'x-initial-cluster-size',
+  'x-queue-leader-locator',
 ];
 
 /** A declared queue's type defaults to classic, so declaring it again with x-queue-type classic is equivalent. */
@@ -178,6 +211,19 @@ export function queueLimits(queueArgs: FieldTable, policy?: Policy): QueueLimits
     quorum: text('x-queue-type') === 'quorum',
     deliveryLimit: int('x-delivery-limit'),
   };
+}
+
+/** The declaration rules of stream queues, with RabbitMQ's texts and in its order. */
+export function validateStreamDeclaration(what: string, d: { serverNamed: boolean; durable: boolean; exclusive: boolean; autoDelete: boolean; args: FieldTable }): void {
+  if (d.serverNamed) throw preconditionFailed('Cannot declare a server-named queue for type rabbit_stream_queue');
+  const segment = d.args['x-stream-max-segment-size-bytes'];
+  if (segment !== undefined && Number(segment.value) > 3_000_000_000) throw preconditionFailed('Exceeded max value for x-stream-max-segment-size-bytes');
+  for (const key of Object.keys(d.args)) {
+    if (NOT_FOR_STREAMS.includes(key)) throw preconditionFailed(`invalid arg '${key}' for ${what} of queue type rabbit_stream_queue`);
+  }
+  if (d.autoDelete) throw preconditionFailed(`invalid property 'auto-delete' for ${what}`);
+  if (d.exclusive) throw preconditionFailed(`invalid property 'exclusive-owner' for ${what}`);
+  if (!d.durable) throw preconditionFailed(`invalid property 'non-durable' for ${what}`);
 }
 
 /** Arguments a quorum queue refuses (RabbitMQ 3.10). */

@@ -22,3 +22,5 @@ export const preconditionFailed = (detail: string) => error(ReplyCode.PRECONDITI
 export const commandInvalid = (detail: string) => error(ReplyCode.COMMAND_INVALID, detail);
 export const notAllowed = (detail: string) => error(ReplyCode.NOT_ALLOWED, detail);
 export const notImplemented = (detail: string) => error(ReplyCode.NOT_IMPLEMENTED, detail);
+/** Where RabbitMQ's channel process crashes: the connection closes with a bare 541 INTERNAL_ERROR. */
+export const internalError = () => new BrokerError(ReplyCode.INTERNAL_ERROR, 'INTERNAL_ERROR');

@@ -372,6 +372,11 @@ export class Queue {
     else if (i === 0 && this.limits.singleActiveConsumer) this.dispatch();
   }
 
+  /** A stream queue (see stream.ts) reads differently. */
+  get isStream(): boolean {
+    return false;
+  }
+
   get hasExclusiveConsumer(): boolean {
     return this.consumers.some((c) => c.exclusive);
   }

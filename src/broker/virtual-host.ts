@@ -1,11 +1,12 @@
 // A virtual host: its exchanges, queues and bindings, declared, deleted and routed through as RabbitMQ does.
 import { randomBytes } from 'node:crypto';
 import type { FieldTable } from '../protocol/field-table.js';
-import { EQUIVALENT_QUEUE_ARGS, QUEUE_ARG_DEFAULTS, assertArgsEquivalent, assertField, validateExchangeArgs, validateQuorumDeclaration, validateHeadersBinding, validateQueueArgs } from './arguments.js';
+import { EQUIVALENT_QUEUE_ARGS, QUEUE_ARG_DEFAULTS, assertArgsEquivalent, assertField, validateExchangeArgs, validateQuorumDeclaration, validateHeadersBinding, validateQueueArgs, validateStreamDeclaration } from './arguments.js';
 import { accessRefused, commandInvalid, notFound, preconditionFailed, resourceLocked } from './errors.js';
 import { EXCHANGE_TYPES, bindingId, createExchange, type Binding, type Destination, type Exchange, type ExchangeType } from './exchange.js';
 import type { Message } from './message.js';
 import { Queue, type QueueHost } from './queue.js';
+import { StreamQueue } from './stream.js';
 import { deadLettered, wouldCycle, type DeathReason } from './dead-letter.js';
 import { effectivePolicy, type Policy } from './policy.js';
 import type { Definition, MessageStore } from './store.js';
@@ -44,6 +45,12 @@ export interface QueueDeclare {
   args: FieldTable;
   /** The declaring connection (owner of exclusive queues). */
   owner: object;
+}
+
+/** A declaration's x-queue-type (classic when absent). */
+function queueType(args: FieldTable): string {
+  const t = args['x-queue-type'];
+  return t === undefined ? 'classic' : Buffer.from(t.value as string | Buffer).toString('utf8');
 }
 
 /** RabbitMQ's 22-character URL-safe base64 of 128 random bits, as in amq.gen-… and amq.ctag-… names. */
@@ -187,16 +194,17 @@ export class VirtualHost implements QueueHost {
       return existing;
     }
     validateQueueArgs(this.describe('queue', name), d.args);
-    if (d.args['x-queue-type']?.type === 'S' && String(d.args['x-queue-type'].value) === 'quorum') {
-      validateQuorumDeclaration(this.describe('queue', name), { ...d, serverNamed: d.name === '' });
-    }
+    const type = queueType(d.args);
+    if (type === 'quorum') validateQuorumDeclaration(this.describe('queue', name), { ...d, serverNamed: d.name === '' });
+    if (type === 'stream') validateStreamDeclaration(this.describe('queue', name), { ...d, serverNamed: d.name === '' });
     return this.createQueue(d, name, true);
   }
 
   private createQueue(d: QueueDeclare, name: string, save: boolean): Queue {
     const stored = this.store !== undefined && d.durable && !d.exclusive;
     const log = stored ? this.store!.queueLog(this.name, name) : undefined;
-    const q = new Queue(this.name, name, { durable: d.durable, autoDelete: d.autoDelete, owner: d.exclusive ? d.owner : undefined, args: d.args }, this, log);
+    const options = { durable: d.durable, autoDelete: d.autoDelete, owner: d.exclusive ? d.owner : undefined, args: d.args };
+    const q = queueType(d.args) === 'stream' ? new StreamQueue(this.name, name, options, this, log) : new Queue(this.name, name, options, this, log);
     this.queues.set(name, q);
     if (stored && save) this.store!.putDefinition(queueDefinition(this.name, name, d));
     return q;
@@ -237,6 +245,11 @@ export class VirtualHost implements QueueHost {
     const q = this.queues.get(name);
     if (!q) return 0;
     this.assertAccess(q, owner);
+    // a stream goes whatever it holds, and reports nothing
+    if (q.isStream) {
+      this.removeQueue(q);
+      return 0;
+    }
     if (ifEmpty && q.messageCount > 0) throw preconditionFailed(`${this.describe('queue', name)} not empty`);
     if (ifUnused && q.consumerCount > 0) throw preconditionFailed(`${this.describe('queue', name)} in use`);
     const count = q.messageCount;

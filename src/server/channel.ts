@@ -186,7 +186,8 @@ export class Channel {
     try {
       run();
     } catch (err) {
-      if (err instanceof BrokerError) throw new AmqpError(err.code, err.text, key);
+      // a crash names no method
+      if (err instanceof BrokerError) throw new AmqpError(err.code, err.text, err.code === ReplyCode.INTERNAL_ERROR ? 0 : key);
       throw err;
     }
   }

@@ -69,6 +69,19 @@ export class Deliveries {
     return this.unacked.values().next().value?.at;
   }
 
+  /** The queue of the first delivery that `take(tag, multiple)` would take and `test` accepts. */
+  find(tag: number, multiple: boolean, test: (q: Queue) => boolean): Queue | undefined {
+    if (!multiple) {
+      const q = this.unacked.get(tag)?.queue;
+      return q !== undefined && test(q) ? q : undefined;
+    }
+    for (const d of this.unacked.values()) {
+      if (tag !== 0 && d.tag > tag) break;
+      if (test(d.queue)) return d.queue;
+    }
+    return undefined;
+  }
+
   /** Throws as `take` would, without taking anything (acks inside a transaction). */
   check(tag: number, multiple: boolean): void {
     if (!multiple) {

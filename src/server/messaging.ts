@@ -1,6 +1,8 @@
 // A channel's messaging methods: exchange, queue, basic, confirm and tx, driving the broker.
 import { randomBytes } from 'node:crypto';
-import { accessRefused, notAllowed, notFound, notImplemented, preconditionFailed } from '../broker/errors.js';
+import { accessRefused, internalError, notAllowed, notFound, notImplemented, preconditionFailed } from '../broker/errors.js';
+import { NOT_FOR_STREAM_CONSUMERS } from '../broker/arguments.js';
+import { parseStreamOffset, type StreamQueue, type StreamStart } from '../broker/stream.js';
 import { Message, contentHeaderOf, sortedTable, withHeader, type QueuedMessage } from '../broker/message.js';
 import type { Consumer, Queue } from '../broker/queue.js';
 import { REPLY_TO, generatedName, type ReplyTarget, type VirtualHost } from '../broker/virtual-host.js';
@@ -215,7 +217,9 @@ export class Messaging implements SyncListener {
         return;
       }
       case QUEUE_PURGE: {
-        const count = this.queue(method.args.queue).purge();
+        const q = this.queue(method.args.queue);
+        if (q.isStream) throw notImplemented(`queue.purge not supported by stream queues ${describeQueue(q)}`);
+        const count = q.purge();
         if (!method.args.nowait) this.reply(QUEUE_PURGE_OK, { messageCount: count });
         return;
       }
@@ -228,7 +232,11 @@ export class Messaging implements SyncListener {
       case BASIC_QOS:
         if (method.args.prefetchSize !== 0) throw notImplemented(`prefetch_size!=0 (${method.args.prefetchSize})`);
         if (method.args.global) this.channelPrefetch = method.args.prefetchCount;
-        else this.consumerPrefetch = method.args.prefetchCount;
+        else {
+          // as in RabbitMQ, a per-consumer prefetch lifts the channel-wide one
+          this.consumerPrefetch = method.args.prefetchCount;
+          this.channelPrefetch = 0;
+        }
         this.reply(BASIC_QOS_OK, {});
         this.dispatchAll();
         return;
@@ -244,12 +252,16 @@ export class Messaging implements SyncListener {
       case BASIC_GET:
         return this.get(method.args);
       case BASIC_NACK:
+        this.refuseStreamRejects(method.args.deliveryTag, method.args.multiple);
         return this.settle(method.args.deliveryTag, method.args.multiple, method.args.requeue ? 'requeue' : 'dead-letter');
       case BASIC_REJECT:
+        this.refuseStreamRejects(method.args.deliveryTag, false);
         return this.settle(method.args.deliveryTag, false, method.args.requeue ? 'requeue' : 'dead-letter');
       case BASIC_RECOVER:
       case BASIC_RECOVER_ASYNC:
         if (!method.args.requeue) throw notImplemented('requeue=false');
+        // RabbitMQ's channel crashes putting stream deliveries back
+        if (this.deliveries.find(0, true, (q) => q.isStream)) throw internalError();
         requeue(this.deliveries.takeAll());
         if (method.id === BASIC_RECOVER) this.reply(BASIC_RECOVER_OK, {});
         return;
@@ -466,6 +478,10 @@ export class Messaging implements SyncListener {
   private consume(a: MethodArgs<typeof BASIC_CONSUME>): void {
     if (a.queue === REPLY_TO) return this.consumeReplies(a);
     const q = this.queue(a.queue);
+    const start = q.isStream ? this.streamStart(q, a) : undefined;
+    if (!q.isStream && a.arguments['x-stream-offset'] !== undefined) {
+      throw preconditionFailed(`invalid arg 'x-stream-offset' for ${describeQueue(q)} of queue type ${q.limits.quorum ? 'rabbit_quorum_queue' : 'rabbit_classic_queue'}`);
+    }
     const tag = a.consumerTag === '' ? generatedName('amq.ctag') : a.consumerTag;
     if (this.consumers.has(tag) || this.replyConsumer?.tag === tag) throw notAllowed(`attempt to reuse consumer tag '${tag}'`);
     if (q.hasExclusiveConsumer || (a.exclusive && q.consumerCount > 0)) {
@@ -476,7 +492,27 @@ export class Messaging implements SyncListener {
     const c = new ChannelConsumer(this, tag, q, a.noAck, a.exclusive, priority, this.consumerPrefetch);
     this.consumers.set(tag, c);
     if (!a.nowait) this.reply(BASIC_CONSUME_OK, { consumerTag: tag });
-    q.addConsumer(c);
+    if (start !== undefined) (q as StreamQueue).attach(c, start);
+    else q.addConsumer(c);
+  }
+
+  /** A stream consumer's checks, in RabbitMQ's order, and where it starts reading. */
+  private streamStart(q: Queue, a: MethodArgs<typeof BASIC_CONSUME>): StreamStart {
+    for (const key of NOT_FOR_STREAM_CONSUMERS) {
+      if (a.arguments[key] !== undefined) throw preconditionFailed(`invalid arg '${key}' for ${describeQueue(q)} of queue type rabbit_stream_queue`);
+    }
+    const start = parseStreamOffset(a.arguments['x-stream-offset'], describeQueue(q));
+    if (this.consumerPrefetch === 0) throw preconditionFailed(`consumer prefetch count is not set for '${describeQueue(q)}'`);
+    if (a.noAck) throw notImplemented(`automatic acknowledgement not supported by stream queues ${describeQueue(q)}`);
+    if (this.channelPrefetch !== 0) throw notImplemented(`${describeQueue(q)} does not support global qos`);
+    return start;
+  }
+
+  /** Stream deliveries cannot be nacked or rejected (an unknown tag is still the usual 406). */
+  private refuseStreamRejects(tag: number, multiple: boolean): void {
+    this.deliveries.check(tag, multiple);
+    const stream = this.deliveries.find(tag, multiple, (q) => q.isStream);
+    if (stream) throw notImplemented(`basic.nack and basic.reject not supported by stream queues ${describeQueue(stream)}`);
   }
 
   private removeConsumer(c: ChannelConsumer): void {
@@ -510,6 +546,7 @@ export class Messaging implements SyncListener {
 
   private get(a: MethodArgs<typeof BASIC_GET>): void {
     const q = this.queue(a.queue);
+    if (q.isStream) throw notImplemented(`basic.get not supported by stream queues ${describeQueue(q)}`);
     const entry = q.take();
     if (!entry) {
       this.reply(BASIC_GET_EMPTY, { clusterId: '' });
@@ -589,6 +626,11 @@ export class Messaging implements SyncListener {
     this.txPublishes = [];
     this.txAcks = [];
   }
+}
+
+/** A queue as reply texts name it. */
+function describeQueue(q: Queue): string {
+  return `queue '${q.name}' in vhost '${q.vhostName}'`;
 }
 
 /** A message's own TTL from its expiration property, parsed as RabbitMQ parses it (or a 406). */

@@ -12,7 +12,7 @@ import { CONNECTION_CLOSE, CONNECTION_CLOSE_OK, EXCHANGE_DECLARE } from '../../s
 import { testBroker, type TestBroker } from '../support/broker.js';
 import { RawClient } from '../support/raw-client.js';
 import { Session } from '../support/session.js';
-import { codeName, expectChannelError, run, sleep, waitFor, within, type AmqpError } from '../support/scenario.js';
+import { expectChannelError, expectConnectionError, sleep, waitFor } from '../support/scenario.js';
 
 let broker: TestBroker;
 let session: Session;
@@ -129,21 +129,6 @@ async function boundQueue(ch: Channel, exchange: string, key: string, args?: Rec
   const { queue: q } = await ch.assertQueue('', { exclusive: true });
   await ch.bindQueue(q, exchange, key, args);
   return q;
-}
-
-/** Runs `trigger` and expects RabbitMQ to close the whole connection with exactly this code and text. */
-async function expectConnectionError(conn: ChannelModel, trigger: () => unknown, code: number, text: string) {
-  const error = new Promise<AmqpError>((resolve) => conn.once('error', resolve));
-  const closed = new Promise<void>((resolve) => conn.once('close', () => resolve()));
-  const { outcome, result } = run(trigger);
-  const err = await within(error, () => `the broker did not close the connection; ${result()}`);
-  expect({ message: err.message, code: err.code }).toEqual({
-    message: `Connection closed: ${code} (${codeName(text)}) with message "${text}"`,
-    code,
-  });
-  await closed;
-  expect(await outcome).toBeInstanceOf(Error);
-  await expect(conn.createChannel()).rejects.toThrow();
 }
 
 const notFoundExchange = (x: string) => `NOT_FOUND - no exchange '${x}' in vhost '/'`;

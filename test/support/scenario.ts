@@ -106,3 +106,18 @@ export async function expectChannelError(
   expect(connectionClosed).toBe(false);
   return rejected;
 }
+
+/** Runs `trigger` and expects RabbitMQ to close the whole connection with exactly this code and text. */
+export async function expectConnectionError(conn: ChannelModel, trigger: () => unknown, code: number, text: string) {
+  const error = new Promise<AmqpError>((resolve) => conn.once('error', resolve));
+  const closed = new Promise<void>((resolve) => conn.once('close', () => resolve()));
+  const { outcome, result } = run(trigger);
+  const err = await within(error, () => `the broker did not close the connection; ${result()}`);
+  expect({ message: err.message, code: err.code }).toEqual({
+    message: `Connection closed: ${code} (${codeName(text)}) with message "${text}"`,
+    code,
+  });
+  await closed;
+  expect(await outcome).toBeInstanceOf(Error);
+  await expect(conn.createChannel()).rejects.toThrow();
+}
