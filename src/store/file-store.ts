@@ -27,6 +27,7 @@ export class FileStore implements MessageStore, LogOwner {
   appended = 0;
   private readonly journal: DefinitionsJournal;
   private readonly queuesDir: string;
+  /** Open logs by directory name. */
   private readonly logs = new Map<string, FileQueueLog>();
   private readonly dirtyLogs: FileQueueLog[] = [];
   /** Files written since the current sync round began, with what to do after their fsync. */
@@ -75,11 +76,6 @@ export class FileStore implements MessageStore, LogOwner {
     if (!log) {
       log = new FileQueueLog(join(this.queuesDir, id), this);
       this.logs.set(id, log);
-      const destroy = log.destroy.bind(log);
-      log.destroy = () => {
-        this.logs.delete(id);
-        destroy();
-      };
     }
     return log;
   }
@@ -100,6 +96,10 @@ export class FileStore implements MessageStore, LogOwner {
 
   written(fd: number, release: () => boolean): void {
     this.toSync.set(fd, release);
+  }
+
+  logDestroyed(log: FileQueueLog): void {
+    for (const [id, open] of this.logs) if (open === log) this.logs.delete(id);
   }
 
   closeFile(fd: number): void {

@@ -15,7 +15,10 @@ class MemoryQueueLog implements QueueLog {
   /** Where unread entries start; entries before it were read or kept in memory by the queue. */
   private cursor = 0;
 
-  constructor(readonly entries: Entry[]) {}
+  constructor(
+    readonly entries: Entry[],
+    private readonly counted: () => void,
+  ) {}
 
   get unread(): number {
     let n = 0;
@@ -30,12 +33,14 @@ class MemoryQueueLog implements QueueLog {
   }
 
   append(message: Message, expiresAt: number, persistent: boolean): StoreRef {
+    this.counted();
     this.entries.push({ message, expiresAt, persistent, delivered: false, removed: false });
     if (this.cursor === this.entries.length - 1 && this.unread === 1) this.cursor++;
     return this.entries.length - 1;
   }
 
   appendUnread(message: Message, expiresAt: number, persistent: boolean): StoreRef {
+    this.counted();
     this.entries.push({ message, expiresAt, persistent, delivered: false, removed: false });
     return this.entries.length - 1;
   }
@@ -96,12 +101,7 @@ export class MemoryStore implements MessageStore {
     this.opened.add(id);
     let entries = this.logs.get(id);
     if (!entries) this.logs.set(id, (entries = []));
-    const log = new MemoryQueueLog(entries);
-    const append = log.append.bind(log);
-    const appendUnread = log.appendUnread.bind(log);
-    log.append = (m, e, p) => (this.appended++, append(m, e, p));
-    log.appendUnread = (m, e, p) => (this.appended++, appendUnread(m, e, p));
-    return log;
+    return new MemoryQueueLog(entries, () => this.appended++);
   }
 
   dropUnopenedLogs(): void {

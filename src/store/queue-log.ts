@@ -28,6 +28,8 @@ export interface LogOwner {
   written(fd: number, release: () => boolean): void;
   /** Closes `fd`, once no sync round needs it. */
   closeFile(fd: number): void;
+  /** The log's queue was deleted and its files are gone. */
+  logDestroyed(log: FileQueueLog): void;
 }
 
 const enum State {
@@ -430,6 +432,7 @@ export class FileQueueLog implements QueueLog {
     this.unreadBytes = 0;
     this.dirty = false;
     rmSync(this.dir, { recursive: true, force: true });
+    this.owner.logDestroyed(this);
   }
 }
 
