@@ -105,6 +105,7 @@ async function suite() {
     warren.kill('SIGTERM');
   }
   const table = run(process.execPath, [join(benchDir, 'suite.mjs'), 'report', out, '--markdown', ...(rabbitIdleRss !== undefined ? ['--base', 'rabbitmq'] : [])]);
+  const recovery = JSON.parse(run(process.execPath, [join(root, 'scripts', 'recovery-bench.mjs'), '--messages', '1000000']));
   const md = [
     `# Warren benchmark, ${new Date().toISOString()}`,
     '',
@@ -118,6 +119,12 @@ async function suite() {
     '| --- | --- | --- |',
     `| warren | ${/ready \(median[^\n]*/.exec(startup)?.[0] ?? startup.trim().split("\n").pop()} | ${idleRss.toFixed(1)} MB |`,
     ...(rabbitIdleRss !== undefined ? [`| rabbitmq | (about 3.5 s here, see ../shared/bench/README.md) | ${rabbitIdleRss.toFixed(1)} MB |`] : []),
+    '',
+    '## Recovery (scripts/recovery-bench.mjs)',
+    '',
+    `${recovery.messages.toLocaleString('en')} persistent messages of ${recovery.size} B in one durable queue, filled with confirms at ` +
+      `${recovery.fillMsgPerSec.toLocaleString('en')} msg/s; after kill -9 the restarted broker accepted connections in ${recovery.recoveryToListeningMs} ms ` +
+      `and reported the whole queue ${recovery.recoveryToQueueReadyMs} ms after it was spawned.`,
     '',
   ].join('\n');
   writeFileSync(join(out, 'README.md'), md);

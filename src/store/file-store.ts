@@ -41,6 +41,7 @@ export class FileStore implements MessageStore, LogOwner {
   private readonly writePendingNow = () => this.writePending();
   private readonly timer: NodeJS.Timeout;
   private closed = false;
+  private readonly openedAt = Date.now();
 
   constructor(private readonly options: FileStoreOptions) {
     this.logger = options.logger;
@@ -81,6 +82,9 @@ export class FileStore implements MessageStore, LogOwner {
   }
 
   dropUnopenedLogs(): void {
+    let messages = 0;
+    for (const log of this.logs.values()) messages += log.unread;
+    this.logger.info({ queues: this.logs.size, messages, ms: Date.now() - this.openedAt }, 'recovery done');
     for (const dir of readdirSync(this.queuesDir)) {
       if (!this.logs.has(dir)) rmSync(join(this.queuesDir, dir), { recursive: true, force: true });
     }

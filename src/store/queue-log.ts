@@ -126,6 +126,7 @@ export class FileQueueLog implements QueueLog {
     this.cursorSegment = this.segments[0];
     this.cursorOffset = 0;
     this.cursorIndex = 0;
+    if (this.unread > 0) this.owner.logger.info({ dir: this.dir, messages: this.unread, bytes: this.unreadBytes, segments: this.segments.length }, 'queue log recovered');
   }
 
   private readMarks(s: Segment): void {
