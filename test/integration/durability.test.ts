@@ -166,6 +166,21 @@ describe('durability', () => {
     expect(after).toEqual(Array.from({ length: n }, (_, i) => i).filter((i) => i % 10 !== 0));
   });
 
+  it('recovers a priority queue in priority order, and messages dead-lettered into a durable queue', async () => {
+    let ch = await start(true);
+    await ch.assertQueue('prio', { durable: true, arguments: { 'x-max-priority': 5 } });
+    await ch.assertQueue('dead', { durable: true });
+    await ch.assertQueue('short', { durable: true, arguments: { 'x-message-ttl': 1, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'dead' } });
+    for (const p of [1, 5, 3]) ch.sendToQueue('prio', Buffer.from(`p${p}`), { persistent: true, priority: p });
+    ch.sendToQueue('short', Buffer.from('expired'), { persistent: true });
+    await sleep(50);
+    expect((await ch.checkQueue('dead')).messageCount).toBe(1);
+    ch = await restart();
+    expect(await bodies(ch, 'prio')).toEqual(['p5', 'p3', 'p1']);
+    const [dead] = await drain(ch, 'dead');
+    expect(dead.body).toBe('expired');
+  });
+
   it('frees the disk space of purged and deleted queues', async () => {
     const ch = await start(true);
     await ch.assertQueue('purged', { durable: true });
