@@ -75,49 +75,88 @@ export function parseAge(text: string): number | 'invalid' | 'crash' {
   return n === 0 || unit === undefined ? 'invalid' : n * unit;
 }
 
-/** Stream queue arguments RabbitMQ 3.10 refuses, and consumer arguments. */
-const NOT_FOR_STREAMS = [
-  'x-max-priority', 'x-overflow', 'x-dead-letter-exchange', 'x-dead-letter-routing-key', 'x-message-ttl', 'x-expires', 'x-single-active-consumer',
-  'x-queue-mode', 'x-delivery-limit', 'x-max-length', 'x-max-in-memory-length', 'x-max-in-memory-bytes', 'x-queue-master-locator', 'x-quorum-initial-group-size',
-];
-export const NOT_FOR_STREAM_CONSUMERS = ['x-priority', 'x-cancel-on-ha-failover'];
+export type QueueType = 'classic' | 'quorum' | 'stream';
 
+/** A declaration's x-queue-type (classic when absent; validated before anything else). */
+export function queueTypeOf(args: FieldTable): QueueType {
+  const t = args['x-queue-type'];
+  return t === undefined ? 'classic' : (printValue(t) as QueueType);
+}
 
-/** An invalid value: `reason` is the Erlang term RabbitMQ prints, already formatted. */
-type Check = (f: FieldValue) => string | undefined;
+/** The queue and consumer arguments each queue type takes (RabbitMQ 3.10's queue type capabilities). */
+const TYPE_ARGS: Readonly<Record<QueueType, { queue: readonly string[]; consumer: readonly string[] }>> = {
+  classic: {
+    queue: [
+      'x-expires', 'x-message-ttl', 'x-dead-letter-exchange', 'x-dead-letter-routing-key', 'x-max-length', 'x-max-length-bytes', 'x-max-priority',
+      'x-overflow', 'x-queue-mode', 'x-queue-version', 'x-single-active-consumer', 'x-queue-type', 'x-queue-master-locator',
+    ],
+    consumer: ['x-cancel-on-ha-failover', 'x-priority', 'x-credit'],
+  },
+  quorum: {
+    queue: [
+      'x-dead-letter-exchange', 'x-dead-letter-routing-key', 'x-dead-letter-strategy', 'x-expires', 'x-max-length', 'x-max-length-bytes',
+      'x-max-in-memory-length', 'x-max-in-memory-bytes', 'x-overflow', 'x-single-active-consumer', 'x-queue-type', 'x-quorum-initial-group-size',
+      'x-delivery-limit', 'x-message-ttl', 'x-queue-leader-locator',
+    ],
+    consumer: ['x-priority', 'x-credit'],
+  },
+  stream: {
+    queue: ['x-max-length-bytes', 'x-queue-type', 'x-max-age', 'x-stream-max-segment-size-bytes', 'x-initial-cluster-size', 'x-queue-leader-locator'],
+    consumer: ['x-stream-offset', 'x-credit'],
+  },
+};
 
+/** Arguments some queue type knows: on a type that does not take them they are refused. */
+const KNOWN_QUEUE_ARGS = new Set(Object.values(TYPE_ARGS).flatMap((t) => t.queue));
+const KNOWN_CONSUMER_ARGS = new Set(Object.values(TYPE_ARGS).flatMap((t) => t.consumer));
+
+/** An invalid value: the Erlang term RabbitMQ prints, already formatted; `args` is the whole table. */
+type Check = (f: FieldValue, args: FieldTable) => string | undefined;
+
+const unacceptable = (f: FieldValue) => `{unacceptable_type,${FIELD_TYPE_NAMES[f.type]}}`;
 const integer: Check = (f) => (INTEGER_TYPES.includes(f.type) ? undefined : `"expected integer, got ${FIELD_TYPE_NAMES[f.type]}"`);
-const nonNegative: Check = (f) => integer(f) ?? (Number(f.value) < 0 ? `{value_negative,${f.value}}` : undefined);
-const positive: Check = (f) => nonNegative(f) ?? (Number(f.value) === 0 ? `{value_zero,0}` : undefined);
-const string: Check = (f) => (f.type === 'S' || f.type === 'x' ? undefined : `{unacceptable_type,${FIELD_TYPE_NAMES[f.type]}}`);
+const nonNegative: Check = (f, args) => integer(f, args) ?? (Number(f.value) < 0 ? `{value_negative,${f.value}}` : undefined);
+const positive: Check = (f, args) => nonNegative(f, args) ?? (Number(f.value) === 0 ? `{value_zero,0}` : undefined);
+const bool: Check = (f) => (f.type === 't' ? undefined : unacceptable(f));
+const longstr: Check = (f) => (f.type === 'S' ? undefined : unacceptable(f));
+/** rabbit_misc:check_expiry: up to ten years. */
+const expiry = (n: number) => (n < 0 ? `{value_negative,${n}}` : n > 315360000000 ? `{value_too_large,${n}}` : undefined);
 const oneOf =
-  (values: readonly string[], reason: string): Check =>
+  (values: readonly string[], reason: (v: string) => string): Check =>
   (f) =>
-    string(f) ?? (values.includes(printValue(f)) ? undefined : reason);
+    longstr(f, {}) ?? (values.includes(printValue(f)) ? undefined : reason(printValue(f)));
 
-const QUEUE_ARG_CHECKS: Readonly<Record<string, Check>> = {
-  'x-expires': positive,
-  'x-message-ttl': nonNegative,
-  'x-max-length': nonNegative,
-  'x-max-length-bytes': nonNegative,
-  'x-max-priority': (f) => nonNegative(f) ?? (Number(f.value) > 255 ? `{value_too_large,${f.value},255}` : undefined),
-  'x-dead-letter-exchange': string,
-  'x-dead-letter-routing-key': string,
-  'x-overflow': oneOf(['drop-head', 'reject-publish', 'reject-publish-dlx'], 'invalid_overflow'),
-  'x-queue-mode': oneOf(['default', 'lazy'], 'invalid_queue_mode'),
-  'x-queue-type': (f) => string(f) ?? (['classic', 'quorum', 'stream'].includes(printValue(f)) ? undefined : `"unsupported queue type '${printValue(f)}'"`),
-  'x-single-active-consumer': (f) => (f.type === 't' ? undefined : `{unacceptable_type,${FIELD_TYPE_NAMES[f.type]}}`),
-  'x-delivery-limit': nonNegative,
-  'x-max-age': (f) => {
-    if (f.type !== 'S') return `{unacceptable_type,${FIELD_TYPE_NAMES[f.type]}}`;
+/** RabbitMQ's declare_args(): the checks, in the order it runs them. */
+const DECLARE_CHECKS: readonly [string, Check][] = [
+  ['x-expires', (f, args) => integer(f, args) ?? (Number(f.value) === 0 ? '{value_zero,0}' : expiry(Number(f.value)))],
+  ['x-message-ttl', (f, args) => integer(f, args) ?? expiry(Number(f.value))],
+  ['x-dead-letter-routing-key', (f, args) => longstr(f, args) ?? (args['x-dead-letter-exchange'] === undefined ? 'routing_key_but_no_dlx_defined' : undefined)],
+  ['x-dead-letter-strategy', oneOf(['at-most-once', 'at-least-once'], () => 'invalid_dlx_strategy')],
+  ['x-max-length', nonNegative],
+  ['x-max-length-bytes', nonNegative],
+  ['x-max-in-memory-length', nonNegative],
+  ['x-max-in-memory-bytes', nonNegative],
+  ['x-max-priority', (f, args) => nonNegative(f, args) ?? (Number(f.value) > 255 ? `{max_value_exceeded,${f.value}}` : undefined)],
+  ['x-overflow', oneOf(['drop-head', 'reject-publish', 'reject-publish-dlx'], () => 'invalid_overflow')],
+  ['x-queue-mode', oneOf(['default', 'lazy'], (v) => `"unsupported queue mode '${v}'"`)],
+  ['x-queue-version', (f, args) => nonNegative(f, args) ?? ([1, 2].includes(Number(f.value)) ? undefined : `"unsupported queue version '${f.value}'"`)],
+  ['x-single-active-consumer', bool],
+  ['x-queue-type', checkQueueType],
+  ['x-quorum-initial-group-size', positive],
+  ['x-max-age', (f) => {
+    if (f.type !== 'S') return unacceptable(f);
     const age = parseAge(printValue(f));
     if (age === 'crash') throw internalError();
     return age === 'invalid' ? 'invalid_max_age' : undefined;
-  },
-  'x-stream-max-segment-size-bytes': nonNegative,
-  'x-initial-cluster-size': positive,
-  'x-queue-leader-locator': oneOf(['client-local', 'balanced', 'random', 'least-leaders'], 'invalid_queue_locator_arg'),
-};
+  }],
+  ['x-stream-max-segment-size-bytes', nonNegative],
+  ['x-initial-cluster-size', positive],
+  ['x-queue-leader-locator', oneOf(['client-local', 'balanced', 'random', 'least-leaders'], () => 'invalid_queue_locator_arg')],
+];
+
+function checkQueueType(f: FieldValue): string | undefined {
+  return longstr(f, {}) ?? (['classic', 'quorum', 'stream'].includes(printValue(f)) ? undefined : `"unsupported queue type '${printValue(f)}'"`);
+}
 
 /** The queue arguments RabbitMQ compares when a queue is declared again. */
 export const EQUIVALENT_QUEUE_ARGS = [
@@ -130,10 +169,38 @@ export const EQUIVALENT_QUEUE_ARGS = [
 /** A declared queue's type defaults to classic, so declaring it again with x-queue-type classic is equivalent. */
 export const QUEUE_ARG_DEFAULTS: FieldTable = { 'x-queue-type': { type: 'S', value: 'classic' } };
 
+/**
+ * RabbitMQ's check_declare_arguments: x-queue-type first, then the checks of the arguments the type
+ * takes (in RabbitMQ's order), then arguments only other types take are refused (in the client's order).
+ */
 export function validateQueueArgs(what: string, args: FieldTable): void {
-  for (const key of Object.keys(args)) {
-    const reason = QUEUE_ARG_CHECKS[key]?.(args[key]);
+  const invalid = (key: string, reason: string | undefined) => {
     if (reason !== undefined) throw preconditionFailed(`invalid arg '${key}' for ${what}: ${reason}`);
+  };
+  if (args['x-queue-type'] !== undefined) invalid('x-queue-type', checkQueueType(args['x-queue-type']));
+  const type = queueTypeOf(args);
+  const takes = TYPE_ARGS[type].queue;
+  for (const [key, check] of DECLARE_CHECKS) if (args[key] !== undefined && takes.includes(key)) invalid(key, check(args[key], args));
+  for (const key of Object.keys(args)) {
+    if (KNOWN_QUEUE_ARGS.has(key) && !takes.includes(key)) throw preconditionFailed(`invalid arg '${key}' for ${what} of queue type rabbit_${type}_queue`);
+  }
+}
+
+/** RabbitMQ's check_consume_arguments, for the type of queue consumed from. */
+export function validateConsumerArgs(what: string, type: QueueType, args: FieldTable): void {
+  const takes = TYPE_ARGS[type].consumer;
+  const priority = args['x-priority'];
+  if (priority !== undefined && takes.includes('x-priority')) {
+    const reason = integer(priority, args);
+    if (reason !== undefined) throw preconditionFailed(`invalid arg 'x-priority' for ${what}: ${reason}`);
+  }
+  const failover = args['x-cancel-on-ha-failover'];
+  if (failover !== undefined && takes.includes('x-cancel-on-ha-failover')) {
+    const reason = bool(failover, args);
+    if (reason !== undefined) throw preconditionFailed(`invalid arg 'x-cancel-on-ha-failover' for ${what}: ${reason}`);
+  }
+  for (const key of Object.keys(args)) {
+    if (KNOWN_CONSUMER_ARGS.has(key) && !takes.includes(key)) throw preconditionFailed(`invalid arg '${key}' for ${what} of queue type rabbit_${type}_queue`);
   }
 }
 
@@ -213,29 +280,16 @@ export function queueLimits(queueArgs: FieldTable, policy?: Policy): QueueLimits
   };
 }
 
-/** The declaration rules of stream queues, with RabbitMQ's texts and in its order. */
-export function validateStreamDeclaration(what: string, d: { serverNamed: boolean; durable: boolean; exclusive: boolean; autoDelete: boolean; args: FieldTable }): void {
-  if (d.serverNamed) throw preconditionFailed('Cannot declare a server-named queue for type rabbit_stream_queue');
-  const segment = d.args['x-stream-max-segment-size-bytes'];
-  if (segment !== undefined && Number(segment.value) > 3_000_000_000) throw preconditionFailed('Exceeded max value for x-stream-max-segment-size-bytes');
-  for (const key of Object.keys(d.args)) {
-    if (NOT_FOR_STREAMS.includes(key)) throw preconditionFailed(`invalid arg '${key}' for ${what} of queue type rabbit_stream_queue`);
-  }
+/**
+ * The declaration rules of quorum and stream queues, after the argument checks, in RabbitMQ's order:
+ * auto-delete, exclusive, non-durable (a server-named one was refused before anything else).
+ */
+export function validateReplicatedDeclaration(what: string, type: QueueType, d: { durable: boolean; exclusive: boolean; autoDelete: boolean; args: FieldTable }): void {
   if (d.autoDelete) throw preconditionFailed(`invalid property 'auto-delete' for ${what}`);
   if (d.exclusive) throw preconditionFailed(`invalid property 'exclusive-owner' for ${what}`);
   if (!d.durable) throw preconditionFailed(`invalid property 'non-durable' for ${what}`);
-}
-
-/** Arguments a quorum queue refuses (RabbitMQ 3.10). */
-const NOT_FOR_QUORUM = ['x-max-priority', 'x-queue-mode'];
-
-/** The declaration rules of quorum queues, with RabbitMQ's texts. */
-export function validateQuorumDeclaration(what: string, d: { serverNamed: boolean; durable: boolean; exclusive: boolean; autoDelete: boolean; args: FieldTable }): void {
-  if (d.serverNamed) throw preconditionFailed('Cannot declare a server-named queue for type rabbit_quorum_queue');
-  if (!d.durable) throw preconditionFailed(`invalid property 'non-durable' for ${what}`);
-  if (d.exclusive) throw preconditionFailed(`invalid property 'exclusive-owner' for ${what}`);
-  if (d.autoDelete) throw preconditionFailed(`invalid property 'auto-delete' for ${what}`);
-  for (const key of NOT_FOR_QUORUM) {
-    if (d.args[key] !== undefined) throw preconditionFailed(`invalid arg '${key}' for ${what} of queue type rabbit_quorum_queue`);
+  if (type === 'stream') {
+    const segment = d.args['x-stream-max-segment-size-bytes'];
+    if (segment !== undefined && Number(segment.value) > 3_000_000_000) throw preconditionFailed('Exceeded max value for x-stream-max-segment-size-bytes');
   }
 }

@@ -1,7 +1,10 @@
 // A virtual host: its exchanges, queues and bindings, declared, deleted and routed through as RabbitMQ does.
 import { randomBytes } from 'node:crypto';
-import type { FieldTable } from '../protocol/field-table.js';
-import { EQUIVALENT_QUEUE_ARGS, QUEUE_ARG_DEFAULTS, assertArgsEquivalent, assertField, validateExchangeArgs, validateQuorumDeclaration, validateHeadersBinding, validateQueueArgs, validateStreamDeclaration } from './arguments.js';
+import { FIELD_TYPE_NAMES, type FieldTable } from '../protocol/field-table.js';
+import {
+  EQUIVALENT_QUEUE_ARGS, QUEUE_ARG_DEFAULTS, assertArgsEquivalent, assertField, queueTypeOf, validateExchangeArgs, validateHeadersBinding, validateQueueArgs,
+  validateReplicatedDeclaration,
+} from './arguments.js';
 import { accessRefused, commandInvalid, notFound, preconditionFailed, resourceLocked } from './errors.js';
 import { EXCHANGE_TYPES, bindingId, createExchange, type Binding, type Destination, type Exchange, type ExchangeType } from './exchange.js';
 import type { Message } from './message.js';
@@ -45,12 +48,6 @@ export interface QueueDeclare {
   args: FieldTable;
   /** The declaring connection (owner of exclusive queues). */
   owner: object;
-}
-
-/** A declaration's x-queue-type (classic when absent). */
-function queueType(args: FieldTable): string {
-  const t = args['x-queue-type'];
-  return t === undefined ? 'classic' : Buffer.from(t.value as string | Buffer).toString('utf8');
 }
 
 /** RabbitMQ's 22-character URL-safe base64 of 128 random bits, as in amq.gen-… and amq.ctag-… names. */
@@ -182,7 +179,11 @@ export class VirtualHost implements QueueHost {
     }
     // even a queue of one's own: RabbitMQ checks the name before looking the queue up
     if (d.name.startsWith('amq.')) throw accessRefused(`queue name '${d.name}' contains reserved prefix 'amq.*'`);
+    const type = queueTypeOf(d.args);
+    if (d.name === '' && (type === 'quorum' || type === 'stream')) throw preconditionFailed(`Cannot declare a server-named queue for type rabbit_${type}_queue`);
     const name = d.name === '' ? generatedName('amq.gen') : d.name;
+    // as in RabbitMQ, an exclusive queue is never durable
+    if (d.exclusive) d = { ...d, durable: false };
     const existing = this.queues.get(name);
     if (existing) {
       // a non-passive declaration must also agree on exclusivity
@@ -193,10 +194,13 @@ export class VirtualHost implements QueueHost {
       existing.touch();
       return existing;
     }
+    // the channel checks the dead-letter exchange's type before the queue checks its arguments
+    const dlx = d.args['x-dead-letter-exchange'];
+    if (dlx !== undefined && dlx.type !== 'S') {
+      throw preconditionFailed(`invalid type '${FIELD_TYPE_NAMES[dlx.type]}' for arg 'x-dead-letter-exchange' in ${this.describe('queue', name)}`);
+    }
     validateQueueArgs(this.describe('queue', name), d.args);
-    const type = queueType(d.args);
-    if (type === 'quorum') validateQuorumDeclaration(this.describe('queue', name), { ...d, serverNamed: d.name === '' });
-    if (type === 'stream') validateStreamDeclaration(this.describe('queue', name), { ...d, serverNamed: d.name === '' });
+    if (type !== 'classic') validateReplicatedDeclaration(this.describe('queue', name), type, d);
     return this.createQueue(d, name, true);
   }
 
@@ -204,7 +208,7 @@ export class VirtualHost implements QueueHost {
     const stored = this.store !== undefined && d.durable && !d.exclusive;
     const log = stored ? this.store!.queueLog(this.name, name) : undefined;
     const options = { durable: d.durable, autoDelete: d.autoDelete, owner: d.exclusive ? d.owner : undefined, args: d.args };
-    const q = queueType(d.args) === 'stream' ? new StreamQueue(this.name, name, options, this, log) : new Queue(this.name, name, options, this, log);
+    const q = queueTypeOf(d.args) === 'stream' ? new StreamQueue(this.name, name, options, this, log) : new Queue(this.name, name, options, this, log);
     this.queues.set(name, q);
     if (stored && save) this.store!.putDefinition(queueDefinition(this.name, name, d));
     return q;

@@ -1,8 +1,8 @@
 // A channel's messaging methods: exchange, queue, basic, confirm and tx, driving the broker.
 import { randomBytes } from 'node:crypto';
 import { accessRefused, internalError, notAllowed, notFound, notImplemented, preconditionFailed } from '../broker/errors.js';
-import { NOT_FOR_STREAM_CONSUMERS } from '../broker/arguments.js';
-import { parseStreamOffset, type StreamQueue, type StreamStart } from '../broker/stream.js';
+import { validateConsumerArgs } from '../broker/arguments.js';
+import { parseStreamOffset, type StreamQueue } from '../broker/stream.js';
 import { Message, contentHeaderOf, sortedTable, withHeader, type QueuedMessage } from '../broker/message.js';
 import type { Consumer, Queue } from '../broker/queue.js';
 import { REPLY_TO, generatedName, type ReplyTarget, type VirtualHost } from '../broker/virtual-host.js';
@@ -478,12 +478,14 @@ export class Messaging implements SyncListener {
   private consume(a: MethodArgs<typeof BASIC_CONSUME>): void {
     if (a.queue === REPLY_TO) return this.consumeReplies(a);
     const q = this.queue(a.queue);
-    const start = q.isStream ? this.streamStart(q, a) : undefined;
-    if (!q.isStream && a.arguments['x-stream-offset'] !== undefined) {
-      throw preconditionFailed(`invalid arg 'x-stream-offset' for ${describeQueue(q)} of queue type ${q.limits.quorum ? 'rabbit_quorum_queue' : 'rabbit_classic_queue'}`);
-    }
     const tag = a.consumerTag === '' ? generatedName('amq.ctag') : a.consumerTag;
     if (this.consumers.has(tag) || this.replyConsumer?.tag === tag) throw notAllowed(`attempt to reuse consumer tag '${tag}'`);
+    const what = describeQueue(q);
+    const type = q.isStream ? 'stream' : q.limits.quorum ? 'quorum' : 'classic';
+    // the queue's checks, in RabbitMQ's order: argument values, arguments of other queue types, then the type's own rules
+    const start = type === 'stream' ? parseStreamOffset(a.arguments['x-stream-offset'], what) : undefined;
+    validateConsumerArgs(what, type, a.arguments);
+    if (type === 'stream') this.assertStreamConsumer(q, a);
     if (q.hasExclusiveConsumer || (a.exclusive && q.consumerCount > 0)) {
       throw accessRefused(`queue '${q.name}' in vhost '${this.vhost.name}' in exclusive use`);
     }
@@ -496,16 +498,11 @@ export class Messaging implements SyncListener {
     else q.addConsumer(c);
   }
 
-  /** A stream consumer's checks, in RabbitMQ's order, and where it starts reading. */
-  private streamStart(q: Queue, a: MethodArgs<typeof BASIC_CONSUME>): StreamStart {
-    for (const key of NOT_FOR_STREAM_CONSUMERS) {
-      if (a.arguments[key] !== undefined) throw preconditionFailed(`invalid arg '${key}' for ${describeQueue(q)} of queue type rabbit_stream_queue`);
-    }
-    const start = parseStreamOffset(a.arguments['x-stream-offset'], describeQueue(q));
+  /** A stream consumer needs its own prefetch, manual acks, and no channel-wide prefetch. */
+  private assertStreamConsumer(q: Queue, a: MethodArgs<typeof BASIC_CONSUME>): void {
     if (this.consumerPrefetch === 0) throw preconditionFailed(`consumer prefetch count is not set for '${describeQueue(q)}'`);
     if (a.noAck) throw notImplemented(`automatic acknowledgement not supported by stream queues ${describeQueue(q)}`);
     if (this.channelPrefetch !== 0) throw notImplemented(`${describeQueue(q)} does not support global qos`);
-    return start;
   }
 
   /** Stream deliveries cannot be nacked or rejected (an unknown tag is still the usual 406). */

@@ -1,0 +1,125 @@
+// Queue and consumer argument validation, following RabbitMQ 3.10's check_declare_arguments and
+// check_consume_arguments: value checks in RabbitMQ's order, then arguments that only another queue
+// type takes, then the replicated types' declaration rules.
+import { randomBytes } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, it } from 'vitest';
+import { testBroker, type TestBroker } from '../support/broker.js';
+import { Session } from '../support/session.js';
+import { expectChannelError } from '../support/scenario.js';
+
+let broker: TestBroker;
+let session: Session;
+beforeAll(async () => {
+  broker = await testBroker();
+  session = new Session(broker.url);
+});
+afterAll(async () => {
+  await session.close();
+  await broker.close();
+});
+afterEach(() => session.cleanup());
+
+function queueName(): string {
+  const q = `warren-args-${randomBytes(5).toString('hex')}`;
+  session.queues.push(q);
+  return q;
+}
+
+const inVhost = (q: string) => `queue '${q}' in vhost '/'`;
+
+async function expectDeclareError(options: { durable?: boolean; exclusive?: boolean; autoDelete?: boolean }, args: Record<string, unknown>, reason: (q: string) => string) {
+  const { conn, ch } = await session.open();
+  const q = queueName();
+  await expectChannelError(conn, ch, () => ch.assertQueue(q, { durable: false, ...options, arguments: args }), 406, `PRECONDITION_FAILED - ${reason(q)}`, 50, 10);
+}
+
+describe('queue argument values', () => {
+  it.each([
+    ['x-max-priority', 256, '{max_value_exceeded,256}'],
+    ['x-queue-mode', 'fast', `"unsupported queue mode 'fast'"`],
+    ['x-queue-version', 3, `"unsupported queue version '3'"`],
+    ['x-message-ttl', 315360000001, '{value_too_large,315360000001}'],
+    ['x-expires', 315360000001, '{value_too_large,315360000001}'],
+    ['x-expires', 0, '{value_zero,0}'],
+    ['x-overflow', 'drop-tail', 'invalid_overflow'],
+    ['x-single-active-consumer', 1, '{unacceptable_type,byte}'],
+  ])('refuses %s = %s', async (key, value, reason) => {
+    await expectDeclareError({}, { [key]: value }, (q) => `invalid arg '${key}' for ${inVhost(q)}: ${reason}`);
+  });
+
+  it('checks the type of the dead-letter exchange first, with its own text', async () => {
+    await expectDeclareError({}, { 'x-max-length': -1, 'x-dead-letter-exchange': 1 }, (q) => `invalid type 'byte' for arg 'x-dead-letter-exchange' in ${inVhost(q)}`);
+  });
+
+  it('treats an exclusive queue as non-durable whatever the declaration says', async () => {
+    const ch = await session.channel();
+    const q = queueName();
+    await ch.assertQueue(q, { exclusive: true, durable: true });
+    await ch.assertQueue(q, { exclusive: true, durable: false });
+    await ch.assertQueue(q, { exclusive: true, durable: true });
+  });
+
+  it('refuses a dead-letter routing key without a dead-letter exchange', async () => {
+    await expectDeclareError({}, { 'x-dead-letter-routing-key': 'k' }, (q) => `invalid arg 'x-dead-letter-routing-key' for ${inVhost(q)}: routing_key_but_no_dlx_defined`);
+  });
+
+  it('checks values in its own order, not the order the client sent them in', async () => {
+    await expectDeclareError({}, { 'x-max-length': -1, 'x-expires': 0 }, (q) => `invalid arg 'x-expires' for ${inVhost(q)}: {value_zero,0}`);
+  });
+
+  it('checks values before arguments of other queue types', async () => {
+    await expectDeclareError({}, { 'x-delivery-limit': 5, 'x-max-length': -1 }, (q) => `invalid arg 'x-max-length' for ${inVhost(q)}: {value_negative,-1}`);
+  });
+});
+
+describe('arguments of another queue type', () => {
+  it.each(['x-delivery-limit', 'x-max-age', 'x-quorum-initial-group-size', 'x-max-in-memory-length', 'x-stream-max-segment-size-bytes'])(
+    'refuses %s on a classic queue',
+    async (key) => {
+      const value = key === 'x-max-age' ? '1h' : 1;
+      await expectDeclareError({}, { [key]: value }, (q) => `invalid arg '${key}' for ${inVhost(q)} of queue type rabbit_classic_queue`);
+    },
+  );
+
+  it('names the first such argument in the order the client sent them', async () => {
+    await expectDeclareError({}, { 'x-max-age': '1h', 'x-delivery-limit': 1 }, (q) => `invalid arg 'x-max-age' for ${inVhost(q)} of queue type rabbit_classic_queue`);
+  });
+
+  it.each(['x-max-priority', 'x-queue-mode', 'x-max-age'])('refuses %s on a quorum queue', async (key) => {
+    const value = key === 'x-max-priority' ? 5 : key === 'x-queue-mode' ? 'lazy' : '1h';
+    await expectDeclareError({ durable: true }, { 'x-queue-type': 'quorum', [key]: value }, (q) => `invalid arg '${key}' for ${inVhost(q)} of queue type rabbit_quorum_queue`);
+  });
+
+  it('checks a quorum queue argument before its declaration properties, then auto-delete, exclusive, durable', async () => {
+    await expectDeclareError({ durable: false, exclusive: true }, { 'x-queue-type': 'quorum', 'x-max-priority': 5 }, (q) => `invalid arg 'x-max-priority' for ${inVhost(q)} of queue type rabbit_quorum_queue`);
+    await expectDeclareError({ durable: false, exclusive: true, autoDelete: true }, { 'x-queue-type': 'quorum' }, (q) => `invalid property 'auto-delete' for ${inVhost(q)}`);
+    await expectDeclareError({ durable: false, exclusive: true }, { 'x-queue-type': 'quorum' }, (q) => `invalid property 'exclusive-owner' for ${inVhost(q)}`);
+  });
+});
+
+describe('consumer arguments', () => {
+  it('refuses an x-priority that is not an integer', async () => {
+    const { conn, ch } = await session.open();
+    const { queue } = await ch.assertQueue('', { exclusive: true });
+    await expectChannelError(conn, ch, () => ch.consume(queue, () => {}, { arguments: { 'x-priority': 'high' } }), 406,
+      `PRECONDITION_FAILED - invalid arg 'x-priority' for ${inVhost(queue)}: "expected integer, got longstr"`, 60, 20);
+  });
+
+  it('refuses x-cancel-on-ha-failover that is not a boolean on a classic queue', async () => {
+    const { conn, ch } = await session.open();
+    const { queue } = await ch.assertQueue('', { exclusive: true });
+    await expectChannelError(conn, ch, () => ch.consume(queue, () => {}, { arguments: { 'x-cancel-on-ha-failover': 1 } }), 406,
+      `PRECONDITION_FAILED - invalid arg 'x-cancel-on-ha-failover' for ${inVhost(queue)}: {unacceptable_type,byte}`, 60, 20);
+  });
+
+  it('refuses x-stream-offset and x-cancel-on-ha-failover on a quorum queue', async () => {
+    const { conn, ch } = await session.open();
+    const q = queueName();
+    await ch.assertQueue(q, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+    await expectChannelError(conn, ch, () => ch.consume(q, () => {}, { arguments: { 'x-stream-offset': 'first' } }), 406,
+      `PRECONDITION_FAILED - invalid arg 'x-stream-offset' for ${inVhost(q)} of queue type rabbit_quorum_queue`, 60, 20);
+    const ch2 = await session.channel(conn);
+    await expectChannelError(conn, ch2, () => ch2.consume(q, () => {}, { arguments: { 'x-cancel-on-ha-failover': true } }), 406,
+      `PRECONDITION_FAILED - invalid arg 'x-cancel-on-ha-failover' for ${inVhost(q)} of queue type rabbit_quorum_queue`, 60, 20);
+  });
+});
