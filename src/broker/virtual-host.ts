@@ -11,7 +11,7 @@ import type { Message } from './message.js';
 import { Queue, type QueueHost } from './queue.js';
 import { StreamQueue } from './stream.js';
 import { deadLettered, wouldCycle, type DeathReason } from './dead-letter.js';
-import { effectivePolicy, type Policy } from './policy.js';
+import { effectivePolicy, policyDefinitionError, type Policy } from './policy.js';
 import type { Definition, MessageStore } from './store.js';
 import {
   bindingDefinition, bindingFromDefinition, exchangeDefinition, exchangeFromDefinition, policyDefinition, policyFromDefinition, queueDefinition, queueFromDefinition,
@@ -274,8 +274,10 @@ export class VirtualHost implements QueueHost {
 
   // ---- policies ----
 
-  /** Adds or replaces a policy; it applies at once to the queues and exchanges it matches. */
+  /** Adds or replaces a policy; it applies at once to the queues and exchanges it matches. Throws RabbitMQ's complaint about an invalid one. */
   setPolicy(policy: Policy): void {
+    const error = policyDefinitionError(policy.definition);
+    if (error !== undefined) throw new Error(error);
     this.policies.set(policy.name, policy);
     this.store?.putDefinition(policyDefinition(this.name, policy));
     this.applyPolicies();

@@ -90,4 +90,16 @@ describe('policies', () => {
     expect(await count('pol.ae-target')).toBe(1);
     await ch.deleteExchange('pol.x');
   });
+
+  it.each([
+    [{ 'message-ttl': -1 }, '-1 is not a valid message TTL'],
+    [{ expires: 0 }, '0 is not a valid queue expiry'],
+    [{ overflow: 'drop-tail' }, '<<"drop-tail">> is not a valid overflow value'],
+    [{ 'max-age': '1x' }, '<<"1x">> is not a valid max age'],
+    [{ 'dead-letter-exchange': 5 }, '5 is not a valid dead letter exchange name'],
+    [{ 'max-priority': 5 }, '[{<<"max-priority">>,5}] are not recognised policy settings'],
+  ])('refuses the definition %j with RabbitMQ\'s text (as its HTTP API gave it)', (definition, reason) => {
+    expect(() => vhost.setPolicy({ name: 'bad', pattern: '.*', applyTo: 'all', priority: 0, definition })).toThrow(`Validation failed\n\n${reason}\n`);
+    expect(vhost.policies.has('bad')).toBe(false);
+  });
 });
