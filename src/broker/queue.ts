@@ -190,7 +190,8 @@ export class Queue {
     }
     const life = messageTtl === undefined ? ttl : ttl === undefined ? messageTtl : Math.min(ttl, messageTtl);
     const log = this.log;
-    const persistent = log !== undefined && message.persistent;
+    // a quorum queue keeps every message, as its Raft log does
+    const persistent = log !== undefined && (message.persistent || this.limits.quorum);
     // with nothing queued, a ready consumer takes it at once (the only way a TTL 0 message gets through)
     if (this.readyCount === 0 && this.consumers.length > 0) {
       const consumer = this.nextConsumer();

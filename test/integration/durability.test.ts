@@ -113,6 +113,15 @@ describe('durability', () => {
     expect(await exists('queue', 'msgs.t')).toBe(false);
   });
 
+  it('keeps every message of a quorum queue, transient ones too', async () => {
+    let ch = await start(true);
+    await ch.assertQueue('quorum', { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+    ch.sendToQueue('quorum', Buffer.from('transient'), { persistent: false });
+    await ch.checkQueue('quorum');
+    ch = await restart();
+    expect(await bodies(ch, 'quorum')).toEqual(['transient']);
+  });
+
   it('never brings back acknowledged messages; unacknowledged ones come back redelivered', async () => {
     let ch = await start(true);
     await ch.assertQueue('acks', { durable: true });
