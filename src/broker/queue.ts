@@ -84,7 +84,10 @@ export class Queue {
     readonly name: string,
     readonly options: QueueOptions,
     private readonly host: QueueHost,
-    /** Where persistent messages go, and messages beyond what the queue keeps in memory (durable queues). */
+    /**
+     * Where messages beyond what the queue keeps in memory go, and, for a queue that survives a restart,
+     * its persistent messages.
+     */
     private readonly log?: QueueLog,
   ) {
     this.limits = queueLimits(options.args, host.policyFor(this));
@@ -129,6 +132,11 @@ export class Queue {
   get messageCount(): number {
     this.dropExpired();
     return this.readyCount;
+  }
+
+  /** Whether the queue comes back after a restart (durable, not exclusive) with its persistent messages. */
+  private get persists(): boolean {
+    return this.options.durable && this.options.owner === undefined;
   }
 
   /** Ready messages, in memory and in the log. */
@@ -191,7 +199,7 @@ export class Queue {
     const life = messageTtl === undefined ? ttl : ttl === undefined ? messageTtl : Math.min(ttl, messageTtl);
     const log = this.log;
     // a quorum queue keeps every message, as its Raft log does
-    const persistent = log !== undefined && (message.persistent || this.limits.quorum);
+    const persistent = log !== undefined && this.persists && (message.persistent || this.limits.quorum);
     // with nothing queued, a ready consumer takes it at once (the only way a TTL 0 message gets through)
     if (this.readyCount === 0 && this.consumers.length > 0) {
       const consumer = this.nextConsumer();

@@ -65,6 +65,8 @@ export interface MessageStore {
   deleteDefinition(kind: DefinitionKind, vhost: string, key: string): void;
   /** A durable queue's log, with what it held when the broker last stopped. */
   queueLog(vhost: string, queue: string): QueueLog;
+  /** An empty log for a queue whose messages do not survive a restart: it only keeps them out of memory. */
+  pagingLog(): QueueLog;
   /** Messages appended so far, in every log: a publish that moved it must wait for a sync to be confirmed. */
   readonly appended: number;
   /** Recovery is over: logs of queues that were not opened belong to nothing and go. */

@@ -206,7 +206,8 @@ export class VirtualHost implements QueueHost {
 
   private createQueue(d: QueueDeclare, name: string, save: boolean): Queue {
     const stored = this.store !== undefined && d.durable && !d.exclusive;
-    const log = stored ? this.store!.queueLog(this.name, name) : undefined;
+    // a queue that does not survive a restart still keeps its backlog out of memory
+    const log = stored ? this.store!.queueLog(this.name, name) : this.store?.pagingLog();
     const options = { durable: d.durable, autoDelete: d.autoDelete, owner: d.exclusive ? d.owner : undefined, args: d.args };
     const q = queueTypeOf(d.args) === 'stream' ? new StreamQueue(this.name, name, options, this, log) : new Queue(this.name, name, options, this, log);
     this.queues.set(name, q);

@@ -27,7 +27,9 @@ export class FileStore implements MessageStore, LogOwner {
   appended = 0;
   private readonly journal: DefinitionsJournal;
   private readonly queuesDir: string;
-  /** Open logs by directory name. */
+  private readonly pagingDir: string;
+  private pagingLogs = 0;
+  /** Open logs by directory name (paging/N for paging logs). */
   private readonly logs = new Map<string, FileQueueLog>();
   private readonly dirtyLogs: FileQueueLog[] = [];
   /** Files written since the current sync round began, with what to do after their fsync. */
@@ -50,6 +52,9 @@ export class FileStore implements MessageStore, LogOwner {
     lock(options.dir);
     this.queuesDir = join(options.dir, 'queues');
     mkdirSync(this.queuesDir, { recursive: true });
+    // paged-out messages of queues that do not survive a restart: nothing there is kept
+    this.pagingDir = join(options.dir, 'paging');
+    rmSync(this.pagingDir, { recursive: true, force: true });
     this.journal = new DefinitionsJournal(join(options.dir, 'definitions.log'), this.logger);
     this.timer = setInterval(() => {
       if (this.toSync.size > 0 || this.dirtyLogs.length > 0) this.scheduleRound();
@@ -78,6 +83,13 @@ export class FileStore implements MessageStore, LogOwner {
       log = new FileQueueLog(join(this.queuesDir, id), this);
       this.logs.set(id, log);
     }
+    return log;
+  }
+
+  pagingLog(): QueueLog {
+    const name = String(this.pagingLogs++);
+    const log = new FileQueueLog(join(this.pagingDir, name), this);
+    this.logs.set(`paging/${name}`, log);
     return log;
   }
 

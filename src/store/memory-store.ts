@@ -104,6 +104,10 @@ export class MemoryStore implements MessageStore {
     return new MemoryQueueLog(entries, () => this.appended++);
   }
 
+  pagingLog(): QueueLog {
+    return new MemoryQueueLog([], () => this.appended++);
+  }
+
   dropUnopenedLogs(): void {
     for (const id of this.logs.keys()) if (!this.opened.has(id)) this.logs.delete(id);
   }

@@ -190,6 +190,19 @@ describe('durability', () => {
     expect(dead.body).toBe('expired');
   });
 
+  it('keeps the backlog of a non-durable queue out of memory too, and drops it at a restart', async () => {
+    let ch = await start(true);
+    await ch.assertQueue('transient-backlog', { durable: false });
+    const n = 20000;
+    for (let i = 0; i < n; i++) ch.sendToQueue('transient-backlog', Buffer.from(String(i)), { persistent: true });
+    await ch.checkQueue('transient-backlog');
+    expect(readdirSync(join(dir, 'paging'))).toHaveLength(1);
+    expect((await bodies(ch, 'transient-backlog')).map(Number)).toEqual(Array.from({ length: n }, (_, i) => i));
+    ch = await restart();
+    expect(readdirSync(join(dir, 'queues'))).toHaveLength(0);
+    expect(await exists('queue', 'transient-backlog')).toBe(false);
+  });
+
   it('frees the disk space of purged and deleted queues', async () => {
     const ch = await start(true);
     await ch.assertQueue('purged', { durable: true });
