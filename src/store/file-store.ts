@@ -88,7 +88,7 @@ export class FileStore implements MessageStore, LogOwner {
 
   pagingLog(): QueueLog {
     const name = String(this.pagingLogs++);
-    const log = new FileQueueLog(join(this.pagingDir, name), this);
+    const log = new FileQueueLog(join(this.pagingDir, name), this, false);
     this.logs.set(`paging/${name}`, log);
     return log;
   }

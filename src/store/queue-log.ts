@@ -98,13 +98,20 @@ export class FileQueueLog implements QueueLog {
   private cursorOffset = 0;
   private cursorIndex = 0;
   private dirty = false;
+  /** Whether the directory exists yet: a new log makes it with its first write. */
+  private created: boolean;
 
+  /** `recover`: read what the directory holds; otherwise the log starts empty and touches no file until written. */
   constructor(
     readonly dir: string,
     private readonly owner: LogOwner,
+    recover = true,
   ) {
-    mkdirSync(dir, { recursive: true });
-    this.recover();
+    this.created = recover;
+    if (recover) {
+      mkdirSync(dir, { recursive: true });
+      this.recover();
+    }
   }
 
   // ---- recovery ----
@@ -306,6 +313,10 @@ export class FileQueueLog implements QueueLog {
     const last = this.segments[this.segments.length - 1];
     for (const s of [...this.segments]) {
       if (s.pending.length > 0) {
+        if (!this.created) {
+          mkdirSync(this.dir, { recursive: true });
+          this.created = true;
+        }
         if (s.segFd < 0) s.segFd = openSync(s.segPath, 'a');
         writevSync(s.segFd, s.pending);
         s.pending.length = 0;
@@ -432,7 +443,7 @@ export class FileQueueLog implements QueueLog {
     this.unread = 0;
     this.unreadBytes = 0;
     this.dirty = false;
-    rmSync(this.dir, { recursive: true, force: true });
+    if (this.created) rmSync(this.dir, { recursive: true, force: true });
     this.owner.logDestroyed(this);
   }
 }
