@@ -48,7 +48,7 @@ export interface SyncListener {
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
-export type DefinitionKind = 'vhost' | 'exchange' | 'queue' | 'binding' | 'policy' | 'user';
+export type DefinitionKind = 'vhost' | 'exchange' | 'queue' | 'binding' | 'policy' | 'user' | 'permission';
 
 export interface Definition {
   kind: DefinitionKind;

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { FIELD_TYPE_NAMES, type FieldTable } from '../protocol/field-table.js';
 import {
-  EQUIVALENT_QUEUE_ARGS, QUEUE_ARG_DEFAULTS, assertArgsEquivalent, assertField, queueTypeOf, validateExchangeArgs, validateHeadersBinding, validateQueueArgs,
+  EQUIVALENT_QUEUE_ARGS, QUEUE_ARG_DEFAULTS, assertArgsEquivalent, assertField, printValue, queueTypeOf, validateExchangeArgs, validateHeadersBinding, validateQueueArgs,
   validateReplicatedDeclaration,
 } from './arguments.js';
 import { accessRefused, commandInvalid, notFound, preconditionFailed, resourceLocked } from './errors.js';
@@ -99,6 +99,7 @@ export class VirtualHost implements QueueHost {
         return;
       case 'vhost':
       case 'user':
+      case 'permission':
         return;
     }
   }
@@ -120,10 +121,15 @@ export class VirtualHost implements QueueHost {
 
   // ---- exchanges ----
 
-  declareExchange(d: ExchangeDeclare): Exchange {
-    if (d.name === '') throw accessRefused('operation not permitted on the default exchange');
-    if (d.passive) return this.existingExchange(d.name);
+  /** In RabbitMQ's order: the type, the default exchange, configure access, then (if new) its name and arguments. */
+  declareExchange(d: ExchangeDeclare, access?: Access): Exchange {
+    if (d.passive) {
+      if (d.name === '') throw accessRefused('operation not permitted on the default exchange');
+      return this.existingExchange(d.name);
+    }
     if (!(EXCHANGE_TYPES as readonly string[]).includes(d.type)) throw commandInvalid(`invalid exchange type '${d.type}'`);
+    if (d.name === '') throw accessRefused('operation not permitted on the default exchange');
+    access?.check('exchange', d.name, 'configure');
     const existing = this.exchanges.get(d.name);
     if (existing) {
       this.assertExchangeEquivalent(existing, d);
@@ -131,6 +137,11 @@ export class VirtualHost implements QueueHost {
     }
     if (d.name.startsWith('amq.')) throw accessRefused(`exchange name '${d.name}' contains reserved prefix 'amq.*'`);
     validateExchangeArgs(this.describe('exchange', d.name), d.args);
+    const ae = d.args['alternate-exchange'];
+    if (ae !== undefined) {
+      access?.check('exchange', d.name, 'read');
+      access?.check('exchange', printValue(ae), 'write');
+    }
     return this.createExchange(d, true);
   }
 
@@ -151,9 +162,10 @@ export class VirtualHost implements QueueHost {
     assertArgsEquivalent(what, e.options.args, d.args, ['alternate-exchange']);
   }
 
-  deleteExchange(name: string, ifUnused: boolean): void {
+  deleteExchange(name: string, ifUnused: boolean, access?: Access): void {
     if (name === '') throw accessRefused('operation not permitted on the default exchange');
     if (name.startsWith('amq.')) throw accessRefused(`deletion of system exchange '${name}' in vhost '${this.name}' not allowed`);
+    access?.check('exchange', name, 'configure');
     const e = this.exchanges.get(name);
     if (!e) return;
     if (ifUnused && e.bindings.size > 0) throw preconditionFailed(`${this.describe('exchange', name)} in use`);
@@ -169,7 +181,8 @@ export class VirtualHost implements QueueHost {
 
   // ---- queues ----
 
-  declareQueue(d: QueueDeclare): Queue {
+  /** In RabbitMQ's order: the name, configure access, then an existing queue's equivalence or a new one's arguments. */
+  declareQueue(d: QueueDeclare, access?: Access): Queue {
     if (d.passive) {
       const q = this.queues.get(d.name);
       if (!q) throw notFound(`no ${this.describe('queue', d.name)}`);
@@ -184,6 +197,7 @@ export class VirtualHost implements QueueHost {
     const name = d.name === '' ? generatedName('amq.gen') : d.name;
     // as in RabbitMQ, an exclusive queue is never durable
     if (d.exclusive) d = { ...d, durable: false };
+    access?.check('queue', name, 'configure');
     const existing = this.queues.get(name);
     if (existing) {
       // a non-passive declaration must also agree on exclusivity
@@ -198,6 +212,10 @@ export class VirtualHost implements QueueHost {
     const dlx = d.args['x-dead-letter-exchange'];
     if (dlx !== undefined && dlx.type !== 'S') {
       throw preconditionFailed(`invalid type '${FIELD_TYPE_NAMES[dlx.type]}' for arg 'x-dead-letter-exchange' in ${this.describe('queue', name)}`);
+    }
+    if (dlx !== undefined) {
+      access?.check('queue', name, 'read');
+      access?.check('exchange', printValue(dlx), 'write');
     }
     validateQueueArgs(this.describe('queue', name), d.args);
     if (type !== 'classic') validateReplicatedDeclaration(this.describe('queue', name), type, d);
@@ -392,3 +410,9 @@ export class VirtualHost implements QueueHost {
   }
 }
 
+
+/** What the broker asks before a client touches a resource; the server answers for the connection's user. */
+export interface Access {
+  /** Throws RabbitMQ's 403 when the user lacks `permission` on the exchange or queue. */
+  check(kind: 'exchange' | 'queue', name: string, permission: 'configure' | 'write' | 'read'): void;
+}

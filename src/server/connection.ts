@@ -7,6 +7,7 @@ import type { VirtualHost } from '../broker/virtual-host.js';
 import type { FlowListener, Queue } from '../broker/queue.js';
 import { MECHANISMS, isMechanism, parseResponse } from '../auth/sasl.js';
 import type { User, UserStore } from '../auth/users.js';
+import type { PermissionStore } from '../auth/permissions.js';
 import { Writer } from '../protocol/codec.js';
 import type { FieldTable } from '../protocol/field-table.js';
 import { FRAME_OVERHEAD, FrameError, FrameParser, methodKey, heartbeatFrame, writeMethod, type FrameSink } from '../protocol/frames.js';
@@ -53,6 +54,7 @@ import {
 export interface ConnectionContext {
   readonly broker: Broker;
   readonly users: UserStore;
+  readonly permissions: PermissionStore;
   readonly config: ServerConfig;
   readonly logger: Logger;
   readonly serverProperties: FieldTable;
@@ -303,6 +305,9 @@ export class Connection implements FrameSink, FlowListener {
     const vhost = this.ctx.broker.vhost(args.virtualHost);
     if (!vhost) {
       throw amqpError(ReplyCode.NOT_ALLOWED, `vhost ${args.virtualHost} not found`, CONNECTION_OPEN);
+    }
+    if (!this.ctx.permissions.hasVhostAccess(this.user!.name, vhost.name)) {
+      throw amqpError(ReplyCode.NOT_ALLOWED, `access to vhost '${vhost.name}' refused for user '${this.user!.name}'`, CONNECTION_OPEN);
     }
     this.vhost = vhost;
     this.state = State.Running;

@@ -5,7 +5,7 @@ import { validateConsumerArgs } from '../broker/arguments.js';
 import { parseStreamOffset, type StreamQueue } from '../broker/stream.js';
 import { Message, contentHeaderOf, sortedTable, withHeader, type QueuedMessage } from '../broker/message.js';
 import type { Consumer, Queue } from '../broker/queue.js';
-import { REPLY_TO, generatedName, type ReplyTarget, type VirtualHost } from '../broker/virtual-host.js';
+import { REPLY_TO, generatedName, type Access, type ReplyTarget, type VirtualHost } from '../broker/virtual-host.js';
 import type { MessageStore, SyncListener } from '../broker/store.js';
 import { isIntegerField } from '../protocol/field-table.js';
 import { writeDeliver } from '../protocol/fast-path.js';
@@ -141,6 +141,20 @@ export class Messaging implements SyncListener {
   /** Queues the current message routes to; one set reused for every publish. */
   private readonly routed = new Set<Queue>();
   private replyConsumer: (ReplyTarget & { tag: string; address: string }) | undefined;
+  /** The exchange last found writable, so that a stream of publishes checks its permission once. */
+  private writableExchange: string | undefined;
+  /** The connection's user's permissions, as the broker asks for them. */
+  private readonly access: Access = {
+    check: (kind, name, permission) => {
+      const user = this.connection.user!.name;
+      const vhost = this.vhost.name;
+      // the default exchange is amq.default to permissions
+      const resource = kind === 'exchange' && name === '' ? 'amq.default' : name;
+      if (!this.connection.ctx.permissions.allows(user, vhost, permission, resource)) {
+        throw accessRefused(`access to ${kind} '${resource}' in vhost '${vhost}' refused for user '${user}'`);
+      }
+    },
+  };
 
   constructor(
     private readonly connection: Connection,
@@ -163,20 +177,23 @@ export class Messaging implements SyncListener {
     switch (method.id) {
       case EXCHANGE_DECLARE: {
         const a = method.args;
-        this.vhost.declareExchange({
-          name: a.exchange, type: a.type, passive: a.passive, durable: a.durable, autoDelete: a.autoDelete, internal: a.internal, args: a.arguments,
-        });
+        this.vhost.declareExchange(
+          { name: a.exchange, type: a.type, passive: a.passive, durable: a.durable, autoDelete: a.autoDelete, internal: a.internal, args: a.arguments },
+          this.access,
+        );
         if (!a.nowait) this.reply(EXCHANGE_DECLARE_OK, {});
         return;
       }
       case EXCHANGE_DELETE:
-        this.vhost.deleteExchange(method.args.exchange, method.args.ifUnused);
+        this.vhost.deleteExchange(method.args.exchange, method.args.ifUnused, this.access);
         if (!method.args.nowait) this.reply(EXCHANGE_DELETE_OK, {});
         return;
       case EXCHANGE_BIND:
       case EXCHANGE_UNBIND: {
         const a = method.args;
+        this.access.check('exchange', a.destination, 'write');
         if (a.source === '' || a.destination === '') throw accessRefused('operation not permitted on the default exchange');
+        this.access.check('exchange', a.source, 'read');
         if (method.id === EXCHANGE_BIND) {
           const source = this.vhost.existingExchange(a.source);
           this.vhost.bind(source, this.vhost.existingExchange(a.destination), a.routingKey, a.arguments);
@@ -191,10 +208,10 @@ export class Messaging implements SyncListener {
       }
       case QUEUE_DECLARE: {
         const a = method.args;
-        const q = this.vhost.declareQueue({
-          name: a.queue, passive: a.passive, durable: a.durable, exclusive: a.exclusive, autoDelete: a.autoDelete, args: a.arguments,
-          owner: this.connection,
-        });
+        const q = this.vhost.declareQueue(
+          { name: a.queue, passive: a.passive, durable: a.durable, exclusive: a.exclusive, autoDelete: a.autoDelete, args: a.arguments, owner: this.connection },
+          this.access,
+        );
         this.lastQueue = q.name;
         if (!a.nowait) this.reply(QUEUE_DECLARE_OK, { queue: q.name, messageCount: q.messageCount, consumerCount: q.consumerCount });
         return;
@@ -202,7 +219,9 @@ export class Messaging implements SyncListener {
       case QUEUE_BIND:
       case QUEUE_UNBIND: {
         const a = method.args;
+        this.access.check('queue', this.queueName(a.queue), 'write');
         if (a.exchange === '') throw accessRefused('operation not permitted on the default exchange');
+        this.access.check('exchange', a.exchange, 'read');
         if (method.id === QUEUE_BIND) {
           const source = this.vhost.existingExchange(a.exchange);
           this.vhost.bind(source, this.queue(a.queue), a.routingKey, a.arguments);
@@ -217,6 +236,7 @@ export class Messaging implements SyncListener {
         return;
       }
       case QUEUE_PURGE: {
+        this.access.check('queue', this.queueName(method.args.queue), 'read');
         const q = this.queue(method.args.queue);
         if (q.isStream) throw notImplemented(`queue.purge not supported by stream queues ${describeQueue(q)}`);
         const count = q.purge();
@@ -225,6 +245,7 @@ export class Messaging implements SyncListener {
       }
       case QUEUE_DELETE: {
         const a = method.args;
+        this.access.check('queue', this.queueName(a.queue), 'configure');
         const count = this.vhost.deleteQueue(this.queueName(a.queue), this.connection, a.ifUnused, a.ifEmpty);
         if (!a.nowait) this.reply(QUEUE_DELETE_OK, { messageCount: count });
         return;
@@ -302,6 +323,10 @@ export class Messaging implements SyncListener {
   // ---- publishing ----
 
   publish(args: PublishArgs, header: Buffer, body: Buffer): void {
+    if (args.exchange !== this.writableExchange) {
+      this.access.check('exchange', args.exchange, 'write');
+      this.writableExchange = args.exchange;
+    }
     const exchange = this.vhost.existingExchange(args.exchange);
     if (exchange.options.internal) {
       throw accessRefused(`cannot publish to internal exchange '${args.exchange}' in vhost '${this.vhost.name}'`);
@@ -477,9 +502,10 @@ export class Messaging implements SyncListener {
 
   private consume(a: MethodArgs<typeof BASIC_CONSUME>): void {
     if (a.queue === REPLY_TO) return this.consumeReplies(a);
-    const q = this.queue(a.queue);
     const tag = a.consumerTag === '' ? generatedName('amq.ctag') : a.consumerTag;
     if (this.consumers.has(tag) || this.replyConsumer?.tag === tag) throw notAllowed(`attempt to reuse consumer tag '${tag}'`);
+    this.access.check('queue', this.queueName(a.queue), 'read');
+    const q = this.queue(a.queue);
     const what = describeQueue(q);
     const type = q.isStream ? 'stream' : q.limits.quorum ? 'quorum' : 'classic';
     // the queue's checks, in RabbitMQ's order: argument values, arguments of other queue types, then the type's own rules
@@ -542,6 +568,7 @@ export class Messaging implements SyncListener {
   }
 
   private get(a: MethodArgs<typeof BASIC_GET>): void {
+    this.access.check('queue', this.queueName(a.queue), 'read');
     const q = this.queue(a.queue);
     if (q.isStream) throw notImplemented(`basic.get not supported by stream queues ${describeQueue(q)}`);
     const entry = q.take();

@@ -7,6 +7,7 @@ import { FileStore } from '../store/file-store.js';
 import type { MessageStore } from '../broker/store.js';
 import { ResourceMonitor, type Alarm } from './alarms.js';
 import { UserStore } from '../auth/users.js';
+import { PermissionStore, type PermissionSet } from '../auth/permissions.js';
 import { toFieldTable, type FieldTable } from '../protocol/field-table.js';
 import { defaultConfig, WARREN_VERSION, type ServerConfig } from './config.js';
 import { Connection, type ConnectionContext } from './connection.js';
@@ -18,6 +19,7 @@ export interface ServerOptions {
   dataDir?: string;
   broker?: Broker;
   users?: UserStore;
+  permissions?: PermissionStore;
 }
 
 /** connection.start's server-properties: RabbitMQ's keys, with Warren named in platform and information. */
@@ -46,6 +48,7 @@ function serverProperties(config: ServerConfig): FieldTable {
 export class Server implements ConnectionContext {
   readonly broker: Broker;
   readonly users: UserStore;
+  readonly permissions: PermissionStore;
   readonly config: ServerConfig;
   /** Replaceable: the CLI listens first and plugs pino in afterwards. */
   logger: Logger;
@@ -63,7 +66,9 @@ export class Server implements ConnectionContext {
     this.logger = options.logger;
     this.config = { ...defaultConfig(), ...options.config };
     this.broker = options.broker ?? new Broker(options.dataDir === undefined ? undefined : this.openStore(options.dataDir));
-    this.users = options.users ?? durableUsers(this.broker.store);
+    const auth = durableAuth(this.broker.store);
+    this.users = options.users ?? auth.users;
+    this.permissions = options.permissions ?? auth.permissions;
     this.serverProperties = serverProperties(this.config);
     this.net = createServer({ noDelay: true }, (socket: Socket) => this.connections.add(new Connection(this, socket)));
     this.net.on('error', (err) => this.logger.error({ err }, 'listener error'));
@@ -132,19 +137,34 @@ export class Server implements ConnectionContext {
   }
 }
 
-/** The users, kept in the store when there is one; a new broker starts with guest/guest, as RabbitMQ does. */
-function durableUsers(store: MessageStore | undefined): UserStore {
+/**
+ * Users and their permissions, kept in the store when there is one. A broker without users starts with
+ * guest/guest, allowed everything in '/', as RabbitMQ does.
+ */
+function durableAuth(store: MessageStore | undefined): { users: UserStore; permissions: PermissionStore } {
   const users = new UserStore(
     store && {
       saved: (u) => store.putDefinition({ kind: 'user', vhost: '', key: u.name, value: { tags: [...u.tags], salt: u.salt.toString('base64'), hash: u.hash.toString('base64') } }),
       deleted: (name) => store.deleteDefinition('user', '', name),
     },
   );
+  const permissions = new PermissionStore(
+    store && {
+      saved: (user, vhost, p) => store.putDefinition({ kind: 'permission', vhost, key: user, value: { configure: p.configure, write: p.write, read: p.read } }),
+      deleted: (user, vhost) => store.deleteDefinition('permission', vhost, user),
+    },
+  );
   for (const d of store?.definitions ?? []) {
-    if (d.kind !== 'user') continue;
-    const v = d.value as { tags: string[]; salt: string; hash: string };
-    users.restore({ name: d.key, tags: v.tags, salt: Buffer.from(v.salt, 'base64'), hash: Buffer.from(v.hash, 'base64') });
+    if (d.kind === 'user') {
+      const v = d.value as { tags: string[]; salt: string; hash: string };
+      users.restore({ name: d.key, tags: v.tags, salt: Buffer.from(v.salt, 'base64'), hash: Buffer.from(v.hash, 'base64') });
+    } else if (d.kind === 'permission') {
+      permissions.restore(d.key, d.vhost, d.value as unknown as PermissionSet);
+    }
   }
-  if (users.size === 0) users.add('guest', 'guest', ['administrator']);
-  return users;
+  if (users.size === 0) {
+    users.add('guest', 'guest', ['administrator']);
+    permissions.set('guest', '/', { configure: '.*', write: '.*', read: '.*' });
+  }
+  return { users, permissions };
 }

@@ -235,14 +235,18 @@ describe('durability', () => {
     expect((await ch.checkQueue('ttl')).messageCount).toBe(0);
   });
 
-  it('keeps users and vhosts', async () => {
+  it('keeps users, their permissions and vhosts', async () => {
     await start(true);
     broker!.server.users.add('alice', 's3cret', ['monitoring']);
     broker!.server.users.delete('guest');
     broker!.server.broker.addVhost('other');
+    broker!.server.permissions.set('alice', 'other', { configure: '^in-', write: '.*', read: '.*' });
     await restart().catch(() => undefined); // guest is gone: the reconnect in restart() is refused
     const alice = await amqp.connect(broker!.url.replace('guest:guest', 'alice:s3cret') + 'other');
     await (await alice.createChannel()).assertQueue('in-other', { durable: true });
+    const denied = await alice.createChannel();
+    denied.on('error', () => {});
+    await expect(denied.assertQueue('elsewhere')).rejects.toThrow(/ACCESS_REFUSED/);
     await alice.close();
     await expect(amqp.connect(broker!.url)).rejects.toThrow(/ACCESS_REFUSED|403/);
   });

@@ -8,15 +8,50 @@ export interface TestBroker {
   port: number;
   /** True when the tests run against Warren in this process. */
   embedded: boolean;
+  /** Users and permissions, through Warren's API or RabbitMQ's management HTTP API. */
+  admin: Admin;
   close(): Promise<void>;
+}
+
+export interface Admin {
+  addUser(name: string, password: string): Promise<void>;
+  setPermissions(user: string, vhost: string, p: { configure: string; write: string; read: string }): Promise<void>;
+  deleteUser(name: string): Promise<void>;
+}
+
+/** RabbitMQ's management API, at RABBITMQ_MGMT_URL (rabbitmq-local's by default). */
+function managementAdmin(): Admin {
+  const base = process.env.RABBITMQ_MGMT_URL ?? 'http://127.0.0.1:15682';
+  const call = async (method: string, path: string, body?: object) => {
+    const res = await fetch(`${base}/api/${path}`, {
+      method,
+      headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}`, 'content-type': 'application/json' },
+      body: body && JSON.stringify(body),
+    });
+    if (!res.ok && res.status !== 404) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+  };
+  return {
+    addUser: (name, password) => call('PUT', `users/${encodeURIComponent(name)}`, { password, tags: '' }),
+    setPermissions: (user, vhost, p) => call('PUT', `permissions/${encodeURIComponent(vhost)}/${encodeURIComponent(user)}`, p),
+    deleteUser: (name) => call('DELETE', `users/${encodeURIComponent(name)}`),
+  };
 }
 
 export async function testBroker(options: BrokerOptions = {}): Promise<TestBroker> {
   const external = process.env.AMQP_URL;
   if (external) {
     const u = new URL(external);
-    return { url: external, host: u.hostname, port: Number(u.port || 5672), embedded: false, close: async () => {} };
+    return { url: external, host: u.hostname, port: Number(u.port || 5672), embedded: false, admin: managementAdmin(), close: async () => {} };
   }
   const broker: RunningBroker = await startBroker(options);
-  return { url: broker.url, host: broker.host, port: broker.port, embedded: true, close: () => broker.close() };
+  const { users, permissions } = broker.server;
+  const admin: Admin = {
+    addUser: async (name, password) => void users.add(name, password),
+    setPermissions: async (user, vhost, p) => permissions.set(user, vhost, p),
+    deleteUser: async (name) => {
+      users.delete(name);
+      permissions.clearUser(name);
+    },
+  };
+  return { url: broker.url, host: broker.host, port: broker.port, embedded: true, admin, close: () => broker.close() };
 }
