@@ -153,9 +153,11 @@ export class FileStore implements MessageStore, LogOwner {
     this.waiting = [];
     this.syncing = files;
     let left = files.size;
+    let failed = false;
     const done = () => {
       this.syncing = undefined;
       if (this.closed) return;
+      if (failed) return this.retry(files, listeners);
       for (const [fd, release] of files) {
         if (this.toSync.has(fd)) continue; // written again: the next round has it
         if (this.closeAfterSync.delete(fd) || release()) closeSync(fd);
@@ -166,10 +168,24 @@ export class FileStore implements MessageStore, LogOwner {
     if (left === 0) return done();
     for (const fd of files.keys()) {
       fdatasync(fd, (err) => {
-        if (err) this.logger.error({ err, fd }, 'fsync failed: data written since the last sync may not be on disk');
+        if (err) {
+          failed = true;
+          this.logger.error({ err, fd }, 'fsync failed: confirms wait, and the sync is tried again in a second');
+        }
         if (--left === 0) done();
       });
     }
+  }
+
+  /** A round that failed is tried again later: its files stay to be synced, its listeners keep waiting. */
+  private retry(files: Map<number, () => boolean>, listeners: SyncListener[]): void {
+    for (const [fd, release] of files) if (!this.toSync.has(fd)) this.toSync.set(fd, release);
+    this.waiting = [...listeners, ...this.waiting];
+    this.syncing = new Map(); // no round starts meanwhile
+    setTimeout(() => {
+      this.syncing = undefined;
+      this.scheduleRound();
+    }, 1000).unref();
   }
 
   /** Writes and fsyncs what is pending, closes every file and releases the lock. */
