@@ -2,6 +2,7 @@
 // The `warren` command: starts a broker and runs until SIGINT/SIGTERM.
 import { parseArgs } from 'node:util';
 import { Server } from '../server/server.js';
+import { openBroker } from '../index.js';
 import { BufferedLogger } from '../server/logger.js';
 import { WARREN_VERSION } from '../server/config.js';
 
@@ -34,13 +35,15 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid --port ${values.port}`);
   // listen first: loading pino takes longer than everything else at start-up
   const early = new BufferedLogger();
-  const server = new Server({ logger: early, dataDir: values['data-dir'] });
+  const dataDir = values['data-dir']!;
+  const { broker, recoveryMs } = openBroker(dataDir, early);
+  const server = new Server({ logger: early, broker, dataDir });
   const bound = await server.listen(port, values.host!);
   const { default: pino } = await import('pino');
   const logger = pino({ level: values['log-level'], base: { pid: process.pid } });
   early.forwardTo(logger);
   server.logger = logger;
-  logger.info({ dataDir: values['data-dir'], ms: server.recoveryMs }, 'data directory opened');
+  logger.info({ dataDir, ms: recoveryMs }, 'data directory opened');
   logger.info({ host: bound.host, port: bound.port }, `listening on amqp://${bound.host}:${bound.port}`);
   if (port === 0) process.stdout.write(`port ${bound.port}\n`);
 

@@ -3,7 +3,6 @@ import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { platform } from 'node:os';
 import type { Logger } from './logger.js';
 import { Broker } from '../broker/broker.js';
-import { FileStore } from '../store/file-store.js';
 import type { MessageStore } from '../broker/store.js';
 import { ResourceMonitor, type Alarm } from './alarms.js';
 import { UserStore } from '../auth/users.js';
@@ -15,7 +14,7 @@ import { Connection, type ConnectionContext } from './connection.js';
 export interface ServerOptions {
   logger: Logger;
   config?: Partial<ServerConfig>;
-  /** Durable definitions and persistent messages live here (and are recovered from it); in memory when absent. */
+  /** The data directory the broker's store uses: the disk alarm watches its free space. */
   dataDir?: string;
   broker?: Broker;
   users?: UserStore;
@@ -54,8 +53,6 @@ export class Server implements ConnectionContext {
   logger: Logger;
   readonly serverProperties: FieldTable;
   readonly connections = new Set<Connection>();
-  /** How long opening the data directory took, recovery included (ms). */
-  recoveryMs = 0;
   /** Memory and disk alarms; `alarms.force()` raises one by hand. */
   readonly alarms: ResourceMonitor;
   private readonly net: NetServer;
@@ -65,7 +62,7 @@ export class Server implements ConnectionContext {
   constructor(options: ServerOptions) {
     this.logger = options.logger;
     this.config = { ...defaultConfig(), ...options.config };
-    this.broker = options.broker ?? new Broker(options.dataDir === undefined ? undefined : this.openStore(options.dataDir));
+    this.broker = options.broker ?? new Broker();
     const auth = durableAuth(this.broker.store);
     this.users = options.users ?? auth.users;
     this.permissions = options.permissions ?? auth.permissions;
@@ -88,15 +85,6 @@ export class Server implements ConnectionContext {
   /** The alarms in force now, for a connection that has just opened. */
   get activeAlarms(): ReadonlySet<Alarm> {
     return this.alarms.active;
-  }
-
-  private openStore(dir: string): FileStore {
-    const started = Date.now();
-    // the store logs through whatever logger the server has by then
-    const log = (level: 'info' | 'warn' | 'error') => (obj: object, msg: string) => this.logger[level](obj, msg);
-    const store = new FileStore({ dir, logger: { info: log('info'), warn: log('warn'), error: log('error') } });
-    this.recoveryMs = Date.now() - started;
-    return store;
   }
 
   listen(port: number, host: string): Promise<{ host: string; port: number }> {
