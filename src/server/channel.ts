@@ -27,7 +27,7 @@ import {
 import type { Connection } from './connection.js';
 import { cannotDecodeDetail } from './erlang-format.js';
 import { BrokerError } from '../broker/errors.js';
-import { AmqpError, UnknownMethod, amqpError, decodeMethodStrict, frameError, unexpectedNonMethod } from './errors.js';
+import { AmqpError, UnknownMethod, amqpError, decodeMethodStrict, frameError, unexpectedNonMethod, wireReplyText } from './errors.js';
 import { Messaging } from './messaging.js';
 
 const enum State {
@@ -200,7 +200,7 @@ export class Channel {
     this.content = Content.None;
     this.connection.send(this.id, CHANNEL_CLOSE, {
       replyCode: err.code,
-      replyText: err.text,
+      replyText: wireReplyText(err.text),
       classId: err.classId,
       methodId: err.methodId,
     });

@@ -49,6 +49,7 @@ import {
   frameError,
   methodName,
   unexpectedNonMethod,
+  wireReplyText,
 } from './errors.js';
 
 export interface ConnectionContext {
@@ -468,7 +469,7 @@ export class Connection implements FrameSink, FlowListener {
 
   private sendClose(err: AmqpError, timeoutMs: number): void {
     this.logger.warn({ code: err.code, text: err.text }, 'closing connection on error');
-    this.send(0, CONNECTION_CLOSE, { replyCode: err.code, replyText: err.text, classId: err.classId, methodId: err.methodId });
+    this.send(0, CONNECTION_CLOSE, { replyCode: err.code, replyText: wireReplyText(err.text), classId: err.classId, methodId: err.methodId });
     this.enterClosing(timeoutMs);
   }
 

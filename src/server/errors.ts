@@ -29,6 +29,12 @@ export class AmqpError extends Error {
   }
 }
 
+/** A reply text as it goes on the wire: over 255 bytes, RabbitMQ keeps 252 and adds "...". */
+export function wireReplyText(text: string): string {
+  const bytes = Buffer.from(text, 'utf8');
+  return bytes.length <= 255 ? text : `${bytes.subarray(0, 252).toString('utf8')}...`;
+}
+
 /** An error whose text is "<CODE_NAME> - <detail>", as RabbitMQ's protocol errors read. */
 export function amqpError(code: number, detail: string, methodKey = 0): AmqpError {
   return new AmqpError(code, `${REPLY_NAMES[code]} - ${detail}`, methodKey);

@@ -72,6 +72,17 @@ describe('queue argument values', () => {
   });
 });
 
+describe('long reply texts', () => {
+  it('cuts a reply text over 255 bytes to 252 and "..."', async () => {
+    const { conn, ch } = await session.open();
+    const q = `warren-args-${'long'.repeat(50)}-${randomBytes(4).toString('hex')}`;
+    session.queues.push(q);
+    await ch.assertQueue(q, { durable: false });
+    const full = `PRECONDITION_FAILED - inequivalent arg 'durable' for ${inVhost(q)}: received 'true' but current is 'false'`;
+    await expectChannelError(conn, ch, () => ch.assertQueue(q, { durable: true }), 406, `${full.slice(0, 252)}...`, 50, 10);
+  });
+});
+
 describe('arguments of another queue type', () => {
   it.each(['x-delivery-limit', 'x-max-age', 'x-quorum-initial-group-size', 'x-max-in-memory-length', 'x-stream-max-segment-size-bytes'])(
     'refuses %s on a classic queue',
