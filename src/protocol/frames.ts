@@ -180,6 +180,11 @@ function beginFrame(w: Writer, type: number, channel: number): number {
   return sizeOffset;
 }
 
+/** Takes back a frame whose payload could not be encoded, so no half-written frame is ever sent. */
+function abandonFrame(w: Writer, sizeOffset: number): void {
+  w.pos = w.start + sizeOffset - 3;
+}
+
 function endFrame(w: Writer, sizeOffset: number): void {
   w.patchLength(sizeOffset);
   w.octet(FRAME_END);
@@ -187,18 +192,28 @@ function endFrame(w: Writer, sizeOffset: number): void {
 
 export function writeMethod<K extends Method['id']>(w: Writer, channel: number, id: K, args: Partial<MethodArgs<K>>): void {
   const sizeOffset = beginFrame(w, FRAME_METHOD, channel);
-  w.long(id);
-  encodeArgs(id, args, w);
+  try {
+    w.long(id);
+    encodeArgs(id, args, w);
+  } catch (err) {
+    abandonFrame(w, sizeOffset);
+    throw err;
+  }
   endFrame(w, sizeOffset);
 }
 
 export function writeContentHeader(w: Writer, channel: number, bodySize: number, props: BasicProperties): void {
   const sizeOffset = beginFrame(w, FRAME_HEADER, channel);
-  w.short(CONTENT_CLASS_ID);
-  w.short(0);
-  w.longlong(bodySize);
-  w.short(propertyFlags(props));
-  encodeProperties(props, w);
+  try {
+    w.short(CONTENT_CLASS_ID);
+    w.short(0);
+    w.longlong(bodySize);
+    w.short(propertyFlags(props));
+    encodeProperties(props, w);
+  } catch (err) {
+    abandonFrame(w, sizeOffset);
+    throw err;
+  }
   endFrame(w, sizeOffset);
 }
 

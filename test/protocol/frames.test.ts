@@ -12,6 +12,7 @@ import {
   layouts,
   writeBody,
   writeContentHeader,
+  writeMethod,
 } from '../../src/protocol/frames.js';
 import { BASIC_PUBLISH, BASIC_QOS } from '../../src/protocol/generated/spec.js';
 
@@ -135,5 +136,20 @@ describe('content header fast path', () => {
         expect(layouts().contentHeader.decode(payload).bodySize).toBe(size);
       }),
     );
+  });
+});
+
+describe('writing frames', () => {
+  it('leaves nothing behind when a method cannot be encoded, so no half frame is sent', () => {
+    const w = new Writer();
+    writeMethod(w, 1, BASIC_QOS, { prefetchSize: 0, prefetchCount: 1, global: false });
+    const before = w.pendingBytes;
+    expect(() => writeMethod(w, 1, BASIC_PUBLISH, { exchange: 'x'.repeat(300), routingKey: 'k' })).toThrow(/shortstr too long/);
+    expect(w.pendingBytes).toBe(before);
+    writeMethod(w, 1, BASIC_QOS, { prefetchSize: 0, prefetchCount: 2, global: false });
+    const frames: number[] = [];
+    const parser = new FrameParser({ onFrame: (type) => frames.push(type) }, 131072);
+    for (const b of w.drain()) parser.push(b);
+    expect(frames).toEqual([1, 1]);
   });
 });
