@@ -323,6 +323,12 @@ describe('exchange.declare', () => {
     expect(await exchangeExists(name)).toBe(false);
   });
 
+  it.each(['x-delayed-message', 'x-consistent-hash', 'direct2'])('calls a plugin or made-up type %s unknown', async (type) => {
+    const conn = await connection();
+    const ch = await channel(conn);
+    await expectConnectionError(conn, () => ch.assertExchange(exchangeName('badtype'), type, { durable: false }), 503, `COMMAND_INVALID - unknown exchange type '${type}'`);
+  });
+
   it('closes the connection with 503 on an empty exchange type', async () => {
     const conn = await connection();
     const ch = await channel(conn);
