@@ -1,7 +1,7 @@
 // npm's prepare step: build with TypeScript when it is installed (a development checkout). When npx
 // installs this folder as a package it has no dev dependencies but already has the built dist/.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -14,3 +14,5 @@ try {
   process.exit(1);
 }
 execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit', cwd: new URL('..', import.meta.url) });
+// `npx warren` in this folder runs the bin file itself, which tsc writes without the executable bit
+chmodSync(new URL('../dist/cli/main.js', import.meta.url), 0o755);
