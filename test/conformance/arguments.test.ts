@@ -2,33 +2,22 @@
 // check_consume_arguments: value checks in RabbitMQ's order, then arguments that only another queue
 // type takes, then the replicated types' declaration rules.
 import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, it } from 'vitest';
-import { testBroker, type TestBroker } from '../support/broker.js';
-import { Session } from '../support/session.js';
+import { describe, it } from 'vitest';
+import { scenarioSuite } from '../support/session.js';
 import { expectChannelError } from '../support/scenario.js';
 
-let broker: TestBroker;
-let session: Session;
-beforeAll(async () => {
-  broker = await testBroker();
-  session = new Session(broker.url);
-});
-afterAll(async () => {
-  await session.close();
-  await broker.close();
-});
-afterEach(() => session.cleanup());
+const suite = scenarioSuite();
 
 function queueName(): string {
   const q = `warren-args-${randomBytes(5).toString('hex')}`;
-  session.queues.push(q);
+  suite.session.queues.push(q);
   return q;
 }
 
 const inVhost = (q: string) => `queue '${q}' in vhost '/'`;
 
 async function expectDeclareError(options: { durable?: boolean; exclusive?: boolean; autoDelete?: boolean }, args: Record<string, unknown>, reason: (q: string) => string) {
-  const { conn, ch } = await session.open();
+  const { conn, ch } = await suite.session.open();
   const q = queueName();
   await expectChannelError(conn, ch, () => ch.assertQueue(q, { durable: false, ...options, arguments: args }), 406, `PRECONDITION_FAILED - ${reason(q)}`, 50, 10);
 }
@@ -52,7 +41,7 @@ describe('queue argument values', () => {
   });
 
   it('treats an exclusive queue as non-durable whatever the declaration says', async () => {
-    const ch = await session.channel();
+    const ch = await suite.session.channel();
     const q = queueName();
     await ch.assertQueue(q, { exclusive: true, durable: true });
     await ch.assertQueue(q, { exclusive: true, durable: false });
@@ -74,9 +63,9 @@ describe('queue argument values', () => {
 
 describe('long reply texts', () => {
   it('cuts a reply text over 255 bytes to 252 and "..."', async () => {
-    const { conn, ch } = await session.open();
+    const { conn, ch } = await suite.session.open();
     const q = `warren-args-${'long'.repeat(50)}-${randomBytes(4).toString('hex')}`;
-    session.queues.push(q);
+    suite.session.queues.push(q);
     await ch.assertQueue(q, { durable: false });
     const full = `PRECONDITION_FAILED - inequivalent arg 'durable' for ${inVhost(q)}: received 'true' but current is 'false'`;
     await expectChannelError(conn, ch, () => ch.assertQueue(q, { durable: true }), 406, `${full.slice(0, 252)}...`, 50, 10);
@@ -110,26 +99,26 @@ describe('arguments of another queue type', () => {
 
 describe('consumer arguments', () => {
   it('refuses an x-priority that is not an integer', async () => {
-    const { conn, ch } = await session.open();
+    const { conn, ch } = await suite.session.open();
     const { queue } = await ch.assertQueue('', { exclusive: true });
     await expectChannelError(conn, ch, () => ch.consume(queue, () => {}, { arguments: { 'x-priority': 'high' } }), 406,
       `PRECONDITION_FAILED - invalid arg 'x-priority' for ${inVhost(queue)}: "expected integer, got longstr"`, 60, 20);
   });
 
   it('refuses x-cancel-on-ha-failover that is not a boolean on a classic queue', async () => {
-    const { conn, ch } = await session.open();
+    const { conn, ch } = await suite.session.open();
     const { queue } = await ch.assertQueue('', { exclusive: true });
     await expectChannelError(conn, ch, () => ch.consume(queue, () => {}, { arguments: { 'x-cancel-on-ha-failover': 1 } }), 406,
       `PRECONDITION_FAILED - invalid arg 'x-cancel-on-ha-failover' for ${inVhost(queue)}: {unacceptable_type,byte}`, 60, 20);
   });
 
   it('refuses x-stream-offset and x-cancel-on-ha-failover on a quorum queue', async () => {
-    const { conn, ch } = await session.open();
+    const { conn, ch } = await suite.session.open();
     const q = queueName();
     await ch.assertQueue(q, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
     await expectChannelError(conn, ch, () => ch.consume(q, () => {}, { arguments: { 'x-stream-offset': 'first' } }), 406,
       `PRECONDITION_FAILED - invalid arg 'x-stream-offset' for ${inVhost(q)} of queue type rabbit_quorum_queue`, 60, 20);
-    const ch2 = await session.channel(conn);
+    const ch2 = await suite.session.channel(conn);
     await expectChannelError(conn, ch2, () => ch2.consume(q, () => {}, { arguments: { 'x-cancel-on-ha-failover': true } }), 406,
       `PRECONDITION_FAILED - invalid arg 'x-cancel-on-ha-failover' for ${inVhost(q)} of queue type rabbit_quorum_queue`, 60, 20);
   });

@@ -5,7 +5,7 @@
 // recover-async, prefetch_size, tx.*, confirm.select next to tx.select, the 14th property cluster-id).
 import type { Channel, ChannelModel, ConsumeMessage, Message } from 'amqplib';
 import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Writer } from '../../src/protocol/codec.js';
 import { toFieldTable } from '../../src/protocol/field-table.js';
 import { decodeContentHeader, writeBody, writeContentHeader, writeMethod } from '../../src/protocol/frames.js';
@@ -38,33 +38,22 @@ import {
   TX_SELECT_OK,
   type BasicProperties,
 } from '../../src/protocol/generated/spec.js';
-import { testBroker, type TestBroker } from '../support/broker.js';
 import { RawClient } from '../support/raw-client.js';
-import { Session } from '../support/session.js';
+import { scenarioSuite } from '../support/session.js';
 import { body, consumer, expectChannelError, get, sleep, waitFor } from '../support/scenario.js';
 
-let broker: TestBroker;
-let session: Session;
-beforeAll(async () => {
-  broker = await testBroker();
-  session = new Session(broker.url);
-});
-afterAll(async () => {
-  await session.close();
-  await broker.close();
-});
-afterEach(() => session.cleanup());
+const suite = scenarioSuite();
 
 // ---------------------------------------------------------------------------------------------------
 // Bookkeeping: every connection a test opens is closed after it, every queue it declares is deleted.
 
-const raws = () => session.raws;
-const queues = () => session.queues;
-const admin = () => session.admin();
-const connection = () => session.connection();
-const channel = (conn?: ChannelModel) => session.channel(conn);
-const counts = (q: string) => session.counts(q);
-const waitForCount = (q: string, n: number, timeoutMs?: number) => session.waitForCount(q, n, timeoutMs);
+const raws = () => suite.session.raws;
+const queues = () => suite.session.queues;
+const admin = () => suite.session.admin();
+const connection = () => suite.session.connection();
+const channel = (conn?: ChannelModel) => suite.session.channel(conn);
+const counts = (q: string) => suite.session.counts(q);
+const waitForCount = (q: string, n: number, timeoutMs?: number) => suite.session.waitForCount(q, n, timeoutMs);
 
 const unique = (prefix: string) => `${prefix}-${randomBytes(6).toString('hex')}`;
 
@@ -92,7 +81,7 @@ const settle = () => sleep(150);
 // RawClient helpers
 
 async function raw(channels = [1]): Promise<RawClient> {
-  const c = await RawClient.open(broker.port, broker.host, {}, channels);
+  const c = await RawClient.open(suite.broker.port, suite.broker.host, {}, channels);
   raws().push(c);
   return c;
 }

@@ -3,24 +3,13 @@
 // x-first-death-* headers, counts growing per queue and reason, and the cycle rule.
 import type { Channel } from 'amqplib';
 import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeContentHeader } from '../../src/protocol/frames.js';
 import { BASIC_GET, BASIC_GET_OK } from '../../src/protocol/generated/spec.js';
-import { testBroker, type TestBroker } from '../support/broker.js';
 import { RawClient } from '../support/raw-client.js';
-import { Session } from '../support/session.js';
+import { scenarioSuite } from '../support/session.js';
 
-let broker: TestBroker;
-let session: Session;
-beforeAll(async () => {
-  broker = await testBroker();
-  session = new Session(broker.url);
-});
-afterAll(async () => {
-  await session.close();
-  await broker.close();
-});
-afterEach(() => session.cleanup());
+const suite = scenarioSuite();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const name = (prefix: string) => `warren-dlx-${prefix}-${randomBytes(5).toString('hex')}`;
@@ -28,7 +17,7 @@ const name = (prefix: string) => `warren-dlx-${prefix}-${randomBytes(5).toString
 /** A queue (deleted after the test) whose dead letters go to `dlq` through the default exchange. */
 async function queue(ch: Channel, args: Record<string, unknown> = {}): Promise<string> {
   const q = name('q');
-  session.queues.push(q);
+  suite.session.queues.push(q);
   await ch.assertQueue(q, { durable: false, arguments: args });
   return q;
 }
@@ -47,8 +36,8 @@ async function waitCount(ch: Channel, q: string, n: number): Promise<void> {
 
 /** The headers of the next message of `q`, with their AMQP types, read over a raw connection. */
 async function rawHeaders(q: string) {
-  const c = await RawClient.open(broker.port, broker.host, {}, [1]);
-  session.raws.push(c);
+  const c = await RawClient.open(suite.broker.port, suite.broker.host, {}, [1]);
+  suite.session.raws.push(c);
   c.method(1, BASIC_GET, { queue: q, noAck: true });
   await c.expectMethod(BASIC_GET_OK, 1);
   const header = await c.nextFrame();
@@ -57,7 +46,7 @@ async function rawHeaders(q: string) {
 
 describe('dead-lettering', () => {
   it('writes x-death for an expired message exactly as RabbitMQ, types and key order included', async () => {
-    const ch = await session.channel();
+    const ch = await suite.session.channel();
     const { dlq, src } = await deadLetterPair(ch, { 'x-message-ttl': 10 });
     ch.sendToQueue(src, Buffer.from('e'), { expiration: '5', headers: { keep: 1 } });
     await waitCount(ch, dlq, 1);
@@ -85,7 +74,7 @@ describe('dead-lettering', () => {
   });
 
   it('dead-letters the head dropped by x-max-length with reason maxlen', async () => {
-    const ch = await session.channel();
+    const ch = await suite.session.channel();
     const { dlq, src } = await deadLetterPair(ch, { 'x-max-length': 1 });
     ch.sendToQueue(src, Buffer.from('first'));
     ch.sendToQueue(src, Buffer.from('second'));
@@ -98,7 +87,7 @@ describe('dead-lettering', () => {
   });
 
   it('dead-letters a message rejected without requeue, and not an acked one', async () => {
-    const ch = await session.channel();
+    const ch = await suite.session.channel();
     const { dlq, src } = await deadLetterPair(ch, {});
     ch.sendToQueue(src, Buffer.from('bad'));
     ch.sendToQueue(src, Buffer.from('good'));
@@ -115,9 +104,9 @@ describe('dead-lettering', () => {
   });
 
   it('keeps the routing key when the queue has no dead-letter routing key', async () => {
-    const ch = await session.channel();
+    const ch = await suite.session.channel();
     const x = name('x');
-    session.exchanges.push(x);
+    suite.session.exchanges.push(x);
     await ch.assertExchange(x, 'fanout', { durable: false });
     const dlq = await queue(ch);
     await ch.bindQueue(dlq, x, '');
@@ -133,10 +122,10 @@ describe('dead-lettering', () => {
   });
 
   it('counts repeated deaths per queue and reason, moving the entry to the front with sorted keys', async () => {
-    const ch = await session.channel();
+    const ch = await suite.session.channel();
     const a = name('a');
     const b = name('b');
-    session.queues.push(a, b);
+    suite.session.queues.push(a, b);
     await ch.assertQueue(a, { durable: false, arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': b } });
     await ch.assertQueue(b, { durable: false, arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': a } });
     ch.sendToQueue(a, Buffer.from('x'));
@@ -160,9 +149,9 @@ describe('dead-lettering', () => {
   });
 
   it('drops a message that would expire back into the queue it died in', async () => {
-    const ch = await session.channel();
+    const ch = await suite.session.channel();
     const q = name('self');
-    session.queues.push(q);
+    suite.session.queues.push(q);
     await ch.assertQueue(q, { durable: false, arguments: { 'x-dead-letter-exchange': '', 'x-message-ttl': 10 } });
     ch.sendToQueue(q, Buffer.from('s'));
     await sleep(100);
@@ -170,7 +159,7 @@ describe('dead-lettering', () => {
   });
 
   it('drops dead letters when the dead-letter exchange does not exist', async () => {
-    const ch = await session.channel();
+    const ch = await suite.session.channel();
     const src = await queue(ch, { 'x-dead-letter-exchange': name('missing'), 'x-message-ttl': 10 });
     ch.sendToQueue(src, Buffer.from('m'));
     await sleep(50);

@@ -7,39 +7,28 @@
 // amqplib picks for JS values: 10 goes out as a signed byte, 1000 as a short, 100000 as a signed int.
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type Message } from 'amqplib';
 import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONNECTION_CLOSE, CONNECTION_CLOSE_OK, EXCHANGE_DECLARE } from '../../src/protocol/generated/spec.js';
-import { testBroker, type TestBroker } from '../support/broker.js';
 import { RawClient } from '../support/raw-client.js';
-import { Session } from '../support/session.js';
+import { scenarioSuite } from '../support/session.js';
 import { expectChannelError, expectConnectionError, sleep, waitFor } from '../support/scenario.js';
 
-let broker: TestBroker;
-let session: Session;
-beforeAll(async () => {
-  broker = await testBroker();
-  session = new Session(broker.url);
-});
-afterAll(async () => {
-  await session.close();
-  await broker.close();
-});
-afterEach(() => session.cleanup());
+const suite = scenarioSuite();
 
 // ---------------------------------------------------------------------------------------------------
 // Bookkeeping: every connection a test opens is closed after it, every exchange and queue it declares
 // is deleted (deleting what is already gone is fine).
 
-const raws = () => session.raws;
-const queues = () => session.queues;
-const exchanges = () => session.exchanges;
-const admin = () => session.admin();
-const connection = () => session.connection();
-const channel = (conn?: ChannelModel) => session.channel(conn);
-const counts = (q: string) => session.counts(q);
-const waitForCount = (q: string, n: number, timeoutMs?: number) => session.waitForCount(q, n, timeoutMs);
-const confirmChannel = (conn?: ChannelModel) => session.confirmChannel(conn);
-const open = () => session.open();
+const raws = () => suite.session.raws;
+const queues = () => suite.session.queues;
+const exchanges = () => suite.session.exchanges;
+const admin = () => suite.session.admin();
+const connection = () => suite.session.connection();
+const channel = (conn?: ChannelModel) => suite.session.channel(conn);
+const counts = (q: string) => suite.session.counts(q);
+const waitForCount = (q: string, n: number, timeoutMs?: number) => suite.session.waitForCount(q, n, timeoutMs);
+const confirmChannel = (conn?: ChannelModel) => suite.session.confirmChannel(conn);
+const open = () => suite.session.open();
 
 const unique = (prefix: string) => `warren-xq-${prefix}-${randomBytes(6).toString('hex')}`;
 
@@ -77,7 +66,7 @@ const settle = () => sleep(100);
 /** Whether an exchange exists, by a passive declare on a throwaway channel. */
 async function exchangeExists(name: string): Promise<boolean> {
   await admin();
-  const ch = await channel(session.adminConn);
+  const ch = await channel(suite.session.adminConn);
   try {
     await ch.checkExchange(name);
     await ch.close();
@@ -91,7 +80,7 @@ async function exchangeExists(name: string): Promise<boolean> {
 /** Whether a queue exists, by a passive declare on a throwaway channel. */
 async function queueExists(name: string): Promise<boolean> {
   await admin();
-  const ch = await channel(session.adminConn);
+  const ch = await channel(suite.session.adminConn);
   try {
     await ch.checkQueue(name);
     await ch.close();
@@ -342,7 +331,7 @@ describe('exchange.declare', () => {
   });
 
   it('sends the 503 as connection.close naming exchange.declare (40, 10)', async () => {
-    const c = await RawClient.open(broker.port, broker.host, {}, [1]);
+    const c = await RawClient.open(suite.broker.port, suite.broker.host, {}, [1]);
     raws().push(c);
     c.method(1, EXCHANGE_DECLARE, { exchange: exchangeName('badtype'), type: 'foo' });
     expect(await c.expectMethod(CONNECTION_CLOSE)).toEqual({
@@ -885,7 +874,7 @@ describe('queue.declare', () => {
   });
 
   it('deletes an exclusive queue when its connection closes, not when its channel closes', async () => {
-    const conn = await amqp.connect(broker.url);
+    const conn = await amqp.connect(suite.broker.url);
     conn.on('error', () => {});
     const ch = await conn.createChannel();
     const q = queueName('exclusive');
@@ -1520,7 +1509,7 @@ describe('topic exchange routing', () => {
   let conn: ChannelModel;
   let ch: ConfirmChannel;
   beforeAll(async () => {
-    conn = await amqp.connect(broker.url);
+    conn = await amqp.connect(suite.broker.url);
     conn.on('error', () => {});
     ch = await conn.createConfirmChannel();
   });
@@ -1635,7 +1624,7 @@ describe('headers exchange routing', () => {
   let conn: ChannelModel;
   let ch: ConfirmChannel;
   beforeAll(async () => {
-    conn = await amqp.connect(broker.url);
+    conn = await amqp.connect(suite.broker.url);
     conn.on('error', () => {});
     ch = await conn.createConfirmChannel();
   });

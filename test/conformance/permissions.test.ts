@@ -2,27 +2,16 @@
 // regular expressions on each exchange and queue a method touches (amq.default for the default exchange).
 import amqp, { type ChannelModel } from 'amqplib';
 import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { testBroker, type TestBroker } from '../support/broker.js';
-import { Session } from '../support/session.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { scenarioSuite } from '../support/session.js';
 import { expectChannelError } from '../support/scenario.js';
 import { PROTOCOL_HEADER, RawClient } from '../support/raw-client.js';
 import { CONNECTION_CLOSE, CONNECTION_OPEN, CONNECTION_START, CONNECTION_TUNE, CONNECTION_TUNE_OK } from '../../src/protocol/generated/spec.js';
 
-let broker: TestBroker;
-let session: Session;
+const suite = scenarioSuite();
 const users: string[] = [];
-beforeAll(async () => {
-  broker = await testBroker();
-  session = new Session(broker.url);
-});
-afterAll(async () => {
-  await session.close();
-  await broker.close();
-});
 afterEach(async () => {
-  await session.cleanup();
-  for (const u of users.splice(0)) await broker.admin.deleteUser(u);
+  for (const u of users.splice(0)) await suite.broker.admin.deleteUser(u);
 });
 
 const tag = randomBytes(4).toString('hex');
@@ -31,14 +20,14 @@ const tag = randomBytes(4).toString('hex');
 async function connectAs(p: { configure: string; write: string; read: string } | undefined): Promise<{ conn: ChannelModel; user: string }> {
   const user = `warren-user-${randomBytes(4).toString('hex')}`;
   users.push(user);
-  await broker.admin.addUser(user, 'pw');
-  if (p) await broker.admin.setPermissions(user, '/', p);
-  const url = new URL(broker.url);
+  await suite.broker.admin.addUser(user, 'pw');
+  if (p) await suite.broker.admin.setPermissions(user, '/', p);
+  const url = new URL(suite.broker.url);
   url.username = user;
   url.password = 'pw';
   const conn = await amqp.connect(url.toString());
   conn.on('error', () => {});
-  session.conns.push(conn);
+  suite.session.conns.push(conn);
   return { conn, user };
 }
 
@@ -48,8 +37,8 @@ describe('permissions', () => {
   it('refuses a user without permissions in the vhost at connection.open', async () => {
     const user = `warren-user-${randomBytes(4).toString('hex')}`;
     users.push(user);
-    await broker.admin.addUser(user, 'pw');
-    const c = await RawClient.connect(broker.port, broker.host);
+    await suite.broker.admin.addUser(user, 'pw');
+    const c = await RawClient.connect(suite.broker.port, suite.broker.host);
     c.write(PROTOCOL_HEADER);
     await c.expectMethod(CONNECTION_START);
     c.startOk({ user, password: 'pw' });
@@ -63,50 +52,50 @@ describe('permissions', () => {
   it('needs configure to declare and delete queues and exchanges, but not to declare passively', async () => {
     const { conn, user } = await connectAs({ configure: `^perm-${tag}-ok`, write: '.*', read: '.*' });
     const ok = `perm-${tag}-ok-q`;
-    session.queues.push(ok);
-    const ch = await session.channel(conn);
+    suite.session.queues.push(ok);
+    const ch = await suite.session.channel(conn);
     await ch.assertQueue(ok, { durable: false });
     await ch.checkQueue(ok);
     const denied = `perm-${tag}-no-q`;
     await expectChannelError(conn, ch, () => ch.assertQueue(denied, { durable: false }), 403, refused('queue', denied, user), 50, 10);
-    const ch2 = await session.channel(conn);
+    const ch2 = await suite.session.channel(conn);
     await expectChannelError(conn, ch2, () => ch2.deleteQueue(denied), 403, refused('queue', denied, user), 50, 40);
-    const ch3 = await session.channel(conn);
+    const ch3 = await suite.session.channel(conn);
     const x = `perm-${tag}-no-x`;
     await expectChannelError(conn, ch3, () => ch3.assertExchange(x, 'fanout', { durable: false }), 403, refused('exchange', x, user), 40, 10);
-    const ch4 = await session.channel(conn);
+    const ch4 = await suite.session.channel(conn);
     await ch4.checkExchange('amq.direct');
   });
 
   it('needs write on the exchange to publish, amq.default for the default exchange', async () => {
     const { conn, user } = await connectAs({ configure: '.*', write: '^amq\\.direct$', read: '.*' });
-    const ch = await session.channel(conn);
+    const ch = await suite.session.channel(conn);
     ch.publish('amq.direct', 'k', Buffer.from('allowed'));
     await expectChannelError(conn, ch, () => (ch.sendToQueue('anything', Buffer.from('denied')), ch.checkExchange('amq.direct')), 403, refused('exchange', 'amq.default', user), 60, 40);
   });
 
   it('needs read on the queue to get, consume and purge', async () => {
     const q = `perm-${tag}-read`;
-    session.queues.push(q);
-    await (await session.admin()).assertQueue(q, { durable: false });
+    suite.session.queues.push(q);
+    await (await suite.session.admin()).assertQueue(q, { durable: false });
     const { conn, user } = await connectAs({ configure: '.*', write: '.*', read: '^$' });
-    let ch = await session.channel(conn);
+    let ch = await suite.session.channel(conn);
     await expectChannelError(conn, ch, () => ch.get(q), 403, refused('queue', q, user), 60, 70);
-    ch = await session.channel(conn);
+    ch = await suite.session.channel(conn);
     await expectChannelError(conn, ch, () => ch.consume(q, () => {}), 403, refused('queue', q, user), 60, 20);
-    ch = await session.channel(conn);
+    ch = await suite.session.channel(conn);
     await expectChannelError(conn, ch, () => ch.purgeQueue(q), 403, refused('queue', q, user), 50, 30);
   });
 
   it('needs write on the queue and read on the exchange to bind, checked in that order', async () => {
     const q = `perm-${tag}-bind`;
-    session.queues.push(q);
-    await (await session.admin()).assertQueue(q, { durable: false });
+    suite.session.queues.push(q);
+    await (await suite.session.admin()).assertQueue(q, { durable: false });
     let { conn, user } = await connectAs({ configure: '.*', write: '^amq\\.', read: '.*' });
-    let ch = await session.channel(conn);
+    let ch = await suite.session.channel(conn);
     await expectChannelError(conn, ch, () => ch.bindQueue(q, 'amq.direct', 'k'), 403, refused('queue', q, user), 50, 20);
     ({ conn, user } = await connectAs({ configure: '.*', write: '.*', read: '^perm-' }));
-    ch = await session.channel(conn);
+    ch = await suite.session.channel(conn);
     await expectChannelError(conn, ch, () => ch.bindQueue(q, 'amq.direct', 'k'), 403, refused('exchange', 'amq.direct', user), 50, 20);
   });
 });

@@ -2,33 +2,22 @@
 // rules (declaration, x-delivery-count, x-delivery-limit), as RabbitMQ 3.10 behaves.
 import type { Channel } from 'amqplib';
 import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { testBroker, type TestBroker } from '../support/broker.js';
-import { Session } from '../support/session.js';
+import { describe, expect, it } from 'vitest';
+import { scenarioSuite } from '../support/session.js';
 
-let broker: TestBroker;
-let session: Session;
-beforeAll(async () => {
-  broker = await testBroker();
-  session = new Session(broker.url);
-});
-afterAll(async () => {
-  await session.close();
-  await broker.close();
-});
-afterEach(() => session.cleanup());
+const suite = scenarioSuite();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const exists = (ch: Channel, q: string) => ch.checkQueue(q).then(() => true, () => false);
 
 describe('x-single-active-consumer', () => {
   it('delivers to the first consumer only, and to the next once it cancels', async () => {
-    const conn = await session.connection();
-    const ch = await session.channel(conn);
+    const conn = await suite.session.connection();
+    const ch = await suite.session.channel(conn);
     const { queue } = await ch.assertQueue('', { exclusive: true, arguments: { 'x-single-active-consumer': true } });
     const got: Record<string, string[]> = { first: [], second: [] };
     const first = await ch.consume(queue, (m) => m && got.first.push(m.content.toString()), { noAck: true });
-    const ch2 = await session.channel(conn);
+    const ch2 = await suite.session.channel(conn);
     await ch2.consume(queue, (m) => m && got.second.push(m.content.toString()), { noAck: true });
     for (const m of ['a', 'b', 'c']) ch.sendToQueue(queue, Buffer.from(m));
     await sleep(100);
@@ -42,32 +31,32 @@ describe('x-single-active-consumer', () => {
 
 describe('x-expires', () => {
   it('deletes a queue left unused, counting a passive declaration as use', async () => {
-    const ch = await session.channel();
+    const ch = await suite.session.channel();
     const q = `warren-expires-${randomBytes(5).toString('hex')}`;
-    session.queues.push(q);
+    suite.session.queues.push(q);
     await ch.assertQueue(q, { durable: false, arguments: { 'x-expires': 200 } });
     await sleep(120);
     await ch.checkQueue(q);
     await sleep(120);
-    expect(await exists(await session.channel(), q)).toBe(true);
+    expect(await exists(await suite.session.channel(), q)).toBe(true);
     await sleep(250);
-    expect(await exists(await session.channel(), q)).toBe(false);
+    expect(await exists(await suite.session.channel(), q)).toBe(false);
   });
 
   it('keeps a queue that has a consumer', async () => {
-    const ch = await session.channel();
+    const ch = await suite.session.channel();
     const q = `warren-expires-${randomBytes(5).toString('hex')}`;
-    session.queues.push(q);
+    suite.session.queues.push(q);
     await ch.assertQueue(q, { durable: false, arguments: { 'x-expires': 100 } });
     await ch.consume(q, () => {});
     await sleep(300);
-    expect(await exists(await session.channel(), q)).toBe(true);
+    expect(await exists(await suite.session.channel(), q)).toBe(true);
   });
 });
 
 describe('x-max-priority', () => {
   it('delivers by priority, FIFO within one, above the maximum as the maximum, requeued back in place', async () => {
-    const ch = await session.confirmChannel();
+    const ch = await suite.session.confirmChannel();
     const { queue } = await ch.assertQueue('', { exclusive: true, arguments: { 'x-max-priority': 5 } });
     const msgs: [string, number | undefined][] = [['a', 1], ['b', 9], ['c', undefined], ['d', 5], ['e', 1], ['f', 3], ['g', 7]];
     for (const [m, p] of msgs) ch.sendToQueue(queue, Buffer.from(m), p === undefined ? {} : { priority: p });
@@ -91,9 +80,9 @@ describe('x-max-priority', () => {
 
 describe('sender-selected distribution', () => {
   it('routes to the CC and BCC keys too, and delivers without the BCC header', async () => {
-    const ch = await session.confirmChannel();
+    const ch = await suite.session.confirmChannel();
     const x = `warren-cc-${randomBytes(5).toString('hex')}`;
-    session.exchanges.push(x);
+    suite.session.exchanges.push(x);
     await ch.assertExchange(x, 'direct', { durable: false });
     const queues: string[] = [];
     for (const key of ['main', 'cc1', 'bcc1', 'other']) {
@@ -123,22 +112,22 @@ describe('quorum queues', () => {
     ['auto-delete', { durable: true, autoDelete: true }, "invalid property 'auto-delete' for queue '%s' in vhost '/'"],
     ['x-max-priority', { durable: true, arguments: { 'x-max-priority': 5 } }, "invalid arg 'x-max-priority' for queue '%s' in vhost '/' of queue type rabbit_quorum_queue"],
   ])('refuses a %s quorum queue with 406', async (_what, options, text) => {
-    const ch = await session.channel();
+    const ch = await suite.session.channel();
     const q = name();
     const err = await ch.assertQueue(q, { ...options, arguments: { ...quorum, ...options.arguments } }).then(() => undefined, (e: Error) => e.message);
     expect(err).toBe(`Operation failed: QueueDeclare; 406 (PRECONDITION-FAILED) with message "PRECONDITION_FAILED - ${text.replace('%s', q)}"`);
   });
 
   it('refuses a server-named quorum queue', async () => {
-    const ch = await session.channel();
+    const ch = await suite.session.channel();
     const err = await ch.assertQueue('', { durable: true, arguments: quorum }).then(() => undefined, (e: Error) => e.message);
     expect(err).toMatch(/PRECONDITION_FAILED - Cannot declare a server-named queue for type rabbit_quorum_queue"$/);
   });
 
   it('counts deliveries in x-delivery-count and drops a message past x-delivery-limit', async () => {
-    const ch = await session.channel();
+    const ch = await suite.session.channel();
     const q = name();
-    session.queues.push(q);
+    suite.session.queues.push(q);
     await ch.assertQueue(q, { durable: true, arguments: { ...quorum, 'x-delivery-limit': 2 } });
     ch.sendToQueue(q, Buffer.from('m'));
     await sleep(100);
@@ -157,9 +146,9 @@ describe('quorum queues', () => {
   });
 
   it('tells a classic queue redeclared as quorum that its current type is none', async () => {
-    const ch = await session.channel();
+    const ch = await suite.session.channel();
     const q = name();
-    session.queues.push(q);
+    suite.session.queues.push(q);
     await ch.assertQueue(q, { durable: true });
     const err = await ch.assertQueue(q, { durable: true, arguments: quorum }).then(() => undefined, (e: Error) => e.message);
     expect(err).toMatch(new RegExp(`inequivalent arg 'x-queue-type' for queue '${q}' in vhost '/': received the value 'quorum' of type 'longstr' but current is none"$`));

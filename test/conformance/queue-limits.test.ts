@@ -5,38 +5,27 @@
 // AMQP_URL=amqp://guest:guest@127.0.0.1:5682/ npx vitest run test/conformance/queue-limits.test.ts
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { testBroker, type TestBroker } from '../support/broker.js';
-import { Session } from '../support/session.js';
+import { describe, expect, it } from 'vitest';
+import { scenarioSuite } from '../support/session.js';
 import { body, consumer, expectChannelError, get, sleep, waitFor, within } from '../support/scenario.js';
 
-let broker: TestBroker;
-let session: Session;
-beforeAll(async () => {
-  broker = await testBroker();
-  session = new Session(broker.url);
-});
-afterAll(async () => {
-  await session.close();
-  await broker.close();
-});
-afterEach(() => session.cleanup());
+const suite = scenarioSuite();
 
 // ---------------------------------------------------------------------------------------------------
 // Bookkeeping: every connection a test opens is closed after it, every queue it declares is deleted.
 
-const admin = () => session.admin();
-const connection = () => session.connection();
-const channel = (conn?: ChannelModel) => session.channel(conn);
-const counts = (q: string) => session.counts(q);
-const waitForCount = (q: string, n: number, timeoutMs?: number) => session.waitForCount(q, n, timeoutMs);
+const admin = () => suite.session.admin();
+const connection = () => suite.session.connection();
+const channel = (conn?: ChannelModel) => suite.session.channel(conn);
+const counts = (q: string) => suite.session.counts(q);
+const waitForCount = (q: string, n: number, timeoutMs?: number) => suite.session.waitForCount(q, n, timeoutMs);
 
 const unique = (prefix: string) => `${prefix}-${randomBytes(6).toString('hex')}`;
 
 /** A non-exclusive queue with these x-arguments, deleted after the test. */
 async function queue(args: Record<string, unknown> = {}, ch?: Channel): Promise<string> {
   const name = unique('warren-limits');
-  session.queues.push(name);
+  suite.session.queues.push(name);
   await (ch ?? (await admin())).assertQueue(name, { durable: false, autoDelete: false, arguments: args });
   return name;
 }
@@ -331,7 +320,7 @@ describe('x-overflow reject-publish', () => {
 
   it('nacks the rejected publishes under confirms and acks the rest', async () => {
     const q = await queue({ 'x-max-length': 2, 'x-overflow': 'reject-publish' });
-    const ch = await session.confirmChannel();
+    const ch = await suite.session.confirmChannel();
     // basic.ack / basic.nack frames may cover several tags (multiple=true): expand them
     const settled = new Map<number, 'ack' | 'nack'>();
     const record = (kind: 'ack' | 'nack') => (f: { deliveryTag: number; multiple: boolean }) => {
@@ -347,7 +336,7 @@ describe('x-overflow reject-publish', () => {
 
   it('waitForConfirms rejects when a publish was nacked', async () => {
     const q = await queue({ 'x-max-length': 1, 'x-overflow': 'reject-publish' });
-    const ch = await session.confirmChannel();
+    const ch = await suite.session.confirmChannel();
     ch.sendToQueue(q, Buffer.from('m0'));
     ch.sendToQueue(q, Buffer.from('m1'));
     await expect(ch.waitForConfirms()).rejects.toThrow('message nacked');
@@ -357,7 +346,7 @@ describe('x-overflow reject-publish', () => {
 
   it('accepts publishes again once a message is consumed', async () => {
     const q = await queue({ 'x-max-length': 1, 'x-overflow': 'reject-publish' });
-    const ch = await session.confirmChannel();
+    const ch = await suite.session.confirmChannel();
     expect(await confirmOutcomes(ch, q, ['m0', 'm1'])).toEqual(['ack', 'nack']);
     const getter = await channel();
     const m0 = await get(getter, q);
@@ -370,14 +359,14 @@ describe('x-overflow reject-publish', () => {
 
   it('x-max-length 0 with reject-publish nacks every publish with no consumer', async () => {
     const q = await queue({ 'x-max-length': 0, 'x-overflow': 'reject-publish' });
-    const ch = await session.confirmChannel();
+    const ch = await suite.session.confirmChannel();
     expect(await confirmOutcomes(ch, q, ['a', 'b'])).toEqual(['nack', 'nack']);
     expect((await counts(q)).messageCount).toBe(0);
   });
 
   it('x-max-length-bytes with reject-publish rejects what does not fit', async () => {
     const q = await queue({ 'x-max-length-bytes': 5, 'x-overflow': 'reject-publish' });
-    const ch = await session.confirmChannel();
+    const ch = await suite.session.confirmChannel();
     expect(await confirmOutcomes(ch, q, ['aaa', 'bbb', 'cc', 'd'])).toEqual(['ack', 'nack', 'ack', 'nack']);
     expect(await drain(q)).toEqual(['aaa', 'cc']);
   });
@@ -400,12 +389,12 @@ describe('x-overflow reject-publish', () => {
     const full = await queue({ 'x-max-length': 0, 'x-overflow': 'reject-publish' });
     const open = await queue();
     const x = unique('warren-limits-x');
-    session.exchanges.push(x);
+    suite.session.exchanges.push(x);
     const a = await admin();
     await a.assertExchange(x, 'fanout', { durable: false, autoDelete: false });
     await a.bindQueue(full, x, '');
     await a.bindQueue(open, x, '');
-    const ch = await session.confirmChannel();
+    const ch = await suite.session.confirmChannel();
     const outcome = await within(
       new Promise<string>((resolve) => ch.publish(x, '', Buffer.from('both'), {}, (err) => resolve(err ? 'nack' : 'ack'))),
       () => 'no confirm',

@@ -2,7 +2,8 @@
 // every queue and exchange it names is deleted (deleting what is already gone is fine), so suites can
 // run again and again against a shared RabbitMQ.
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { testBroker, type TestBroker } from './broker.js';
 import type { RawClient } from './raw-client.js';
 
 export class Session {
@@ -93,4 +94,22 @@ export class Session {
     await this.cleanup();
     if (this.adminConn) await this.adminConn.close().catch(() => {});
   }
+}
+
+/**
+ * The set-up scenario suites share: a broker (Warren in this process, or AMQP_URL's), a Session on it
+ * cleaned up after each test, and both closed after the suite. The fields are set before the first test.
+ */
+export function scenarioSuite(): { broker: TestBroker; session: Session } {
+  const suite = {} as { broker: TestBroker; session: Session };
+  beforeAll(async () => {
+    suite.broker = await testBroker();
+    suite.session = new Session(suite.broker.url);
+  });
+  afterAll(async () => {
+    await suite.session.close();
+    await suite.broker.close();
+  });
+  afterEach(() => suite.session.cleanup());
+  return suite;
 }
