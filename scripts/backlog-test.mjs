@@ -4,15 +4,13 @@
 // RSS throughout.
 //   node scripts/backlog-test.mjs [--gb 5] [--size 65536] [--max-rss-mb 1024]
 // Needs a build (dist/). Prints a JSON summary; exits 1 when a message is missing or RSS went over.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import amqp from 'amqplib';
+import { spawnWarren } from './spawn-warren.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: {
     gb: { type: 'string', default: '5' },
@@ -26,18 +24,7 @@ const maxRssMb = Number(values['max-rss-mb']);
 const QUEUE = 'backlog-test';
 const dataDir = mkdtempSync(join(tmpdir(), 'warren-backlog-'));
 
-const child = spawn(process.execPath, [join(root, 'dist', 'cli', 'main.js'), '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-const url = await new Promise((resolve, reject) => {
-  let out = '';
-  child.stdout.on('data', (d) => {
-    out += d;
-    const m = /^port (\d+)$/m.exec(out);
-    if (m) resolve(`amqp://guest:guest@127.0.0.1:${m[1]}/`);
-  });
-  child.once('exit', (code) => reject(new Error(`broker exited with ${code}`)));
-});
+const { child, url } = await spawnWarren(dataDir);
 
 let maxRss = 0;
 const rssMb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]) / 1024;

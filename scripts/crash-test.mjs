@@ -4,15 +4,13 @@
 // there (or have been acked), and no message acked before a crash may be delivered again.
 //   node scripts/crash-test.mjs [--rounds 20] [--min-ms 200] [--max-ms 1500]
 // Needs a build (dist/). Prints a JSON summary; exits 1 on a violation.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import amqp from 'amqplib';
+import { spawnWarren } from './spawn-warren.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '20' },
@@ -35,20 +33,6 @@ let nextId = 0;
 let delivered = 0;
 let redelivered = 0;
 
-function startBroker() {
-  const child = spawn(process.execPath, [join(root, 'dist', 'cli', 'main.js'), '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /^port (\d+)$/m.exec(out);
-      if (m) resolve({ child, url: `amqp://guest:guest@127.0.0.1:${m[1]}/` });
-    });
-    child.once('exit', (code, signal) => reject(new Error(`broker exited (${code ?? signal}) before listening`)));
-  });
-}
 
 function onDelivery(id) {
   delivered++;
@@ -57,7 +41,7 @@ function onDelivery(id) {
 
 /** One round: publish and consume until the broker is killed. */
 async function round() {
-  const { child, url } = await startBroker();
+  const { child, url } = await spawnWarren(dataDir);
   const exited = new Promise((resolve) => child.once('exit', resolve));
   // publisher and consumer on separate connections, as flow control pauses a publishing connection
   const pubConn = await amqp.connect(url);
@@ -120,7 +104,7 @@ async function round() {
 
 /** After the last crash: everything left in the queue. */
 async function drain() {
-  const { child, url } = await startBroker();
+  const { child, url } = await spawnWarren(dataDir);
   const conn = await amqp.connect(url);
   const ch = await conn.createChannel();
   const left = new Set();

@@ -1,0 +1,21 @@
+// Starts the built CLI (dist/) on a free port with a data directory, for the durability scripts.
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli', 'main.js');
+
+/** Resolves once the broker listens: its process, its URL and how long it took from spawn (ms). */
+export function spawnWarren(dataDir) {
+  const started = process.hrtime.bigint();
+  const child = spawn(process.execPath, [cli, '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /^port (\d+)$/m.exec(out);
+      if (m) resolve({ child, started, url: `amqp://guest:guest@127.0.0.1:${m[1]}/`, listeningMs: Number(process.hrtime.bigint() - started) / 1e6 });
+    });
+    child.once('exit', (code, signal) => reject(new Error(`broker exited (${code ?? signal}) before listening`)));
+  });
+}
