@@ -54,6 +54,24 @@ describe('resource alarms', () => {
     expect([...broker.server.alarms.active]).toEqual(['disk']);
   });
 
+  it('keeps a blocked connection although its heartbeats go unread', async () => {
+    broker = await startBroker();
+    const conn = await amqp.connect(`${broker.url}?heartbeat=1`);
+    conn.on('error', () => {});
+    let closed = false;
+    conn.on('close', () => (closed = true));
+    const ch = await conn.createChannel();
+    broker.server.alarms.force('memory', true);
+    ch.sendToQueue('nowhere', Buffer.from('x'));
+    await once(conn, 'blocked');
+    await sleep(3500); // more than the two silent heartbeat checks that drop a dead peer
+    broker.server.alarms.force('memory', false);
+    await once(conn, 'unblocked');
+    await ch.assertQueue('', { exclusive: true }); // the connection still answers
+    expect(closed).toBe(false);
+    await conn.close();
+  }, 10000);
+
   it('does not block connections that only consume or declare', async () => {
     broker = await startBroker();
     const conn = await amqp.connect(broker.url);

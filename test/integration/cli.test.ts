@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { connect } from 'node:net';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -48,6 +48,12 @@ describe('warren CLI', () => {
     expect(code).toBe(0);
     sock.destroy();
     expect(output()).toMatch(/"msg":"listening on amqp:\/\/127\.0\.0\.1:\d+"/);
+    // logged while the data directory was recovered, before pino was loaded: held, then handed over
+    expect(output()).toMatch(/"msg":"recovery done"/);
+  });
+
+  it('is built executable, as npx runs the bin file itself', () => {
+    expect(statSync(cli).mode & 0o111).toBe(0o111);
   });
 
   it('accepts connections within a few hundred ms of process start', async () => {
