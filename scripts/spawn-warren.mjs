@@ -5,10 +5,13 @@ import { fileURLToPath } from 'node:url';
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli', 'main.js');
 
-/** Resolves once the broker listens: its process, its URL and how long it took from spawn (ms). */
-export function spawnWarren(dataDir) {
+/**
+ * Resolves once the broker listens: its process, its URL and how long it took from spawn (ms). `cliPath`
+ * runs another build (a baseline, for before/after figures).
+ */
+export function spawnWarren(dataDir, cliPath = cli) {
   const started = process.hrtime.bigint();
-  const child = spawn(process.execPath, [cli, '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [cliPath, '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d) => {

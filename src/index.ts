@@ -1,10 +1,12 @@
 // Warren's embedding API: start a broker inside this process.
-import type { Level, Logger } from 'pino';
+import type { Level, Logger as PinoLogger } from 'pino';
 import { Broker } from './broker/broker.js';
+import { ManualClock, realClock, stopwatch, type Clock } from './broker/clock.js';
+import type { Logger } from './broker/logger.js';
 import { Server } from './server/server.js';
-import type { ServerConfig } from './server/config.js';
+import { defaultConfig, type ServerConfig } from './server/config.js';
 import { FileStore } from './store/file-store.js';
-import type { StoreLogger } from './store/queue-log.js';
+import type { FileSystem } from './store/fs.js';
 
 export interface BrokerOptions {
   /** 0 (the default) picks a free port. */
@@ -12,10 +14,12 @@ export interface BrokerOptions {
   host?: string;
   /** Silent unless asked. */
   logLevel?: Level | 'silent';
-  logger?: Logger;
+  logger?: PinoLogger;
   config?: Partial<ServerConfig>;
   /** Durable definitions and persistent messages are kept (and recovered) here; in memory only when absent. */
   dataDir?: string;
+  /** Where time comes from: the machine's clock (the default), 'manual' for a ManualClock, or a Clock of your own. */
+  clock?: Clock | 'manual';
 }
 
 export interface RunningBroker {
@@ -23,22 +27,39 @@ export interface RunningBroker {
   readonly url: string;
   readonly host: string;
   readonly port: number;
+  readonly broker: Broker;
   readonly server: Server;
+  /** The broker's clock: with `clock: 'manual'`, a ManualClock to move by hand. */
+  readonly clock: Clock;
   close(): Promise<void>;
 }
 
+export interface OpenOptions {
+  dataDir?: string;
+  logger: Logger;
+  clock?: Clock;
+  config?: Partial<ServerConfig>;
+  /** The file system the store uses (tests inject faults through it). */
+  fs?: FileSystem;
+}
+
 /** A broker whose durable state lives in `dataDir` (opened and recovered now), or in memory only. */
-export function openBroker(dataDir: string | undefined, logger: StoreLogger): { broker: Broker; recoveryMs: number } {
-  const started = Date.now();
-  const broker = new Broker(dataDir === undefined ? undefined : new FileStore({ dir: dataDir, logger }));
-  return { broker, recoveryMs: Date.now() - started };
+export function openBroker(options: OpenOptions): { broker: Broker; recoveryMs: number } {
+  const elapsed = stopwatch();
+  const { dataDir, logger, fs } = options;
+  const clock = options.clock ?? realClock;
+  const config = { ...defaultConfig(), ...options.config };
+  const store = dataDir === undefined ? undefined : new FileStore({ dir: dataDir, logger, clock, fs });
+  const broker = new Broker({ store, clock, logger, dataDir, limits: config });
+  return { broker, recoveryMs: elapsed() };
 }
 
 export async function startBroker(options: BrokerOptions = {}): Promise<RunningBroker> {
   // pino loads only when needed: the CLI imports this module before it wants a logger
   const logger = options.logger ?? (await import('pino')).default({ level: options.logLevel ?? 'silent' });
-  const { broker } = openBroker(options.dataDir, logger);
-  const server = new Server({ logger, config: options.config, broker, dataDir: options.dataDir });
+  const clock = options.clock === 'manual' ? new ManualClock() : (options.clock ?? realClock);
+  const { broker } = openBroker({ dataDir: options.dataDir, logger, clock, config: options.config });
+  const server = new Server({ logger, config: options.config, broker });
   const host = options.host ?? '127.0.0.1';
   const bound = await server.listen(options.port ?? 0, host);
   const urlHost = bound.host.includes(':') ? `[${bound.host}]` : bound.host;
@@ -46,11 +67,16 @@ export async function startBroker(options: BrokerOptions = {}): Promise<RunningB
     url: `amqp://guest:guest@${urlHost}:${bound.port}/`,
     host: bound.host,
     port: bound.port,
+    broker,
     server,
+    clock,
     close: () => server.close(),
   };
 }
 
+export { Broker } from './broker/broker.js';
+export { ManualClock, realClock, type Clock, type Timer } from './broker/clock.js';
+export { CHANNEL_NAMES, subscribe, type FrameEvent, type LifecycleEvent, type Observables, MessageCounters } from './broker/observation.js';
 export { Server } from './server/server.js';
 export type { ServerConfig } from './server/config.js';
 export type { Policy } from './broker/policy.js';

@@ -1,5 +1,7 @@
 // Users' permissions per vhost, as RabbitMQ's: configure, write and read regular expressions matched
 // against resource names (an empty one grants nothing; the default exchange is named amq.default).
+import { compilePcre } from './pcre.js';
+
 export type PermissionKind = 'configure' | 'write' | 'read';
 
 export interface PermissionSet {
@@ -21,6 +23,14 @@ interface Compiled {
 
 const key = (user: string, vhost: string) => `${user}\u0000${vhost}`;
 
+/** A permission pattern as RabbitMQ reads it (PCRE); an empty one grants nothing. */
+function compile(pattern: string): RegExp | undefined {
+  if (pattern === '') return undefined;
+  const compiled = compilePcre(pattern);
+  if ('error' in compiled) throw new Error(`invalid permission pattern '${pattern}': ${compiled.error} at ${compiled.offset}`);
+  return compiled.regex;
+}
+
 export class PermissionStore {
   private readonly entries = new Map<string, Compiled>();
 
@@ -33,7 +43,6 @@ export class PermissionStore {
 
   /** Brings back permissions kept from before a restart. */
   restore(user: string, vhost: string, permissions: PermissionSet): void {
-    const compile = (p: string) => (p === '' ? undefined : new RegExp(p));
     this.entries.set(key(user, vhost), {
       set: permissions,
       patterns: { configure: compile(permissions.configure), write: compile(permissions.write), read: compile(permissions.read) },

@@ -1,6 +1,5 @@
 // Validation and comparison of queue and exchange arguments, with RabbitMQ's reply texts.
-import { FIELD_TYPE_NAMES, toFieldValue, type FieldTable, type FieldValue } from '../protocol/field-table.js';
-import { QUEUE_POLICY_KEYS, type Policy } from './policy.js';
+import { FIELD_TYPE_NAMES, type FieldTable, type FieldValue } from '../protocol/field-table.js';
 import { internalError, preconditionFailed } from './errors.js';
 
 const INTEGER_TYPES = 'bBsuIil';
@@ -225,59 +224,6 @@ export function validateHeadersBinding(args: FieldTable): void {
   if (!X_MATCH.includes(printValue(m))) {
     throw preconditionFailed(`Invalid x-match field value <<"${printValue(m)}">>; expected all, any, all-with-x, or any-with-x`);
   }
-}
-
-export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
-
-/** The limits a queue's (validated) arguments set. */
-export interface QueueLimits {
-  deadLetterExchange: string | undefined;
-  deadLetterRoutingKey: string | undefined;
-  messageTtl: number | undefined;
-  maxLength: number | undefined;
-  maxLengthBytes: number | undefined;
-  overflow: Overflow;
-  /** x-expires: the queue is deleted after this long unused (no consumers, no basic.get, no redeclaration). */
-  expires: number | undefined;
-  /** x-max-priority: priorities above it count as it. */
-  maxPriority: number | undefined;
-  /** x-single-active-consumer: only the first consumer receives until it goes. */
-  singleActiveConsumer: boolean;
-  /** x-queue-type quorum: deliveries are counted (x-delivery-count) and limited (x-delivery-limit). */
-  quorum: boolean;
-  deliveryLimit: number | undefined;
-}
-
-/**
- * The limits from a queue's arguments and the policy that applies to it: for TTLs, lengths and the
- * delivery limit the lower value wins, for the rest the argument (RabbitMQ's resolution).
- */
-export function queueLimits(queueArgs: FieldTable, policy?: Policy): QueueLimits {
-  const args: FieldTable = { ...queueArgs };
-  for (const [key, value] of Object.entries(policy?.definition ?? {})) {
-    const mapping = QUEUE_POLICY_KEYS[key];
-    if (!mapping) continue;
-    const fromPolicy = toFieldValue(value);
-    const fromArg = args[mapping.arg];
-    if (fromArg === undefined) args[mapping.arg] = fromPolicy;
-    else if (mapping.resolve === 'min' && Number(fromPolicy.value) < Number(fromArg.value)) args[mapping.arg] = fromPolicy;
-  }
-  const int = (key: string) => (args[key] === undefined ? undefined : Number(args[key].value));
-  const overflow = args['x-overflow'];
-  const text = (key: string) => (args[key] === undefined ? undefined : printValue(args[key]));
-  return {
-    deadLetterExchange: text('x-dead-letter-exchange'),
-    deadLetterRoutingKey: text('x-dead-letter-routing-key'),
-    messageTtl: int('x-message-ttl'),
-    maxLength: int('x-max-length'),
-    maxLengthBytes: int('x-max-length-bytes'),
-    overflow: overflow === undefined ? 'drop-head' : (printValue(overflow) as Overflow),
-    expires: int('x-expires'),
-    maxPriority: int('x-max-priority'),
-    singleActiveConsumer: args['x-single-active-consumer']?.value === true,
-    quorum: text('x-queue-type') === 'quorum',
-    deliveryLimit: int('x-delivery-limit'),
-  };
 }
 
 /**

@@ -1,16 +1,61 @@
-// The broker: virtual hosts and everything in them. No sockets, no frames.
+// The broker: virtual hosts and everything in them, users and their permissions, resource alarms and
+// the clock. No sockets, no frames: the AMQP server and the HTTP API both drive it through Sessions.
+import { PermissionStore, type PermissionSet } from '../auth/permissions.js';
+import { UserStore } from '../auth/users.js';
+import { unrestricted, userAccess, type Access } from './access.js';
+import { DEFAULT_ALARM_LIMITS, ResourceMonitor, type Alarm, type AlarmLimits } from './alarms.js';
+import { realClock, type Clock } from './clock.js';
+import { nullLogger, type Logger } from './logger.js';
+import { MessageCounters } from './observation.js';
+import { Session, type SessionOutput } from './session.js';
 import type { DefinitionKind, MessageStore } from './store.js';
-import { VirtualHost } from './virtual-host.js';
+import { VirtualHost, type VhostContext } from './virtual-host.js';
 
 /** Recovery order: what a definition refers to comes back before it. */
 const RECOVERY_ORDER: readonly DefinitionKind[] = ['vhost', 'policy', 'exchange', 'queue', 'binding'];
 
-export class Broker {
+export interface BrokerOptions {
+  /** Durable definitions and persistent messages come back from it and go to it; in memory only without. */
+  store?: MessageStore;
+  /** Where time comes from (the machine's clock by default). */
+  clock?: Clock;
+  logger?: Logger;
+  limits?: Partial<AlarmLimits>;
+  /** The data directory whose free space the disk alarm watches. */
+  dataDir?: string;
+}
+
+export class Broker implements VhostContext {
+  readonly store: MessageStore | undefined;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly users: UserStore;
+  readonly permissions: PermissionStore;
+  /** Memory and disk alarms; `alarms.force()` raises one by hand. */
+  readonly alarms: ResourceMonitor;
   private readonly vhosts = new Map<string, VirtualHost>();
 
-  /** With a store, durable definitions and persistent messages come back from it. */
-  constructor(readonly store?: MessageStore) {
-    if (store) this.recover(store);
+  constructor(options: BrokerOptions = {}) {
+    this.store = options.store;
+    this.clock = options.clock ?? realClock;
+    this.logger = options.logger ?? nullLogger;
+    this.alarms = new ResourceMonitor({ ...DEFAULT_ALARM_LIMITS, ...options.limits }, options.dataDir, this.clock, this.logger);
+    const store = this.store;
+    ({ users: this.users, permissions: this.permissions } = durableAuth(store));
+    if (store) {
+      this.recover(store);
+      store.listen({
+        written: (bytes) => this.alarms.written(bytes),
+        // a failed write or fsync blocks publishers (the disk alarm) until the disk takes writes again
+        failed: (fault) => {
+          if (fault.op === 'write' || fault.op === 'fsync') this.alarms.writeFailure();
+        },
+      });
+      // logs that failed try again once there is room
+      this.alarms.onChange((active) => {
+        if (!active.has('disk')) store.retryFailed();
+      });
+    }
     if (!this.vhosts.has('/')) this.addVhost('/');
   }
 
@@ -34,7 +79,7 @@ export class Broker {
   }
 
   private createVhost(name: string): VirtualHost {
-    const vhost = new VirtualHost(name, this.store);
+    const vhost = new VirtualHost(name, this);
     this.vhosts.set(name, vhost);
     return vhost;
   }
@@ -43,12 +88,74 @@ export class Broker {
     return this.vhosts.get(name);
   }
 
+  get vhostNames(): string[] {
+    return [...this.vhosts.keys()];
+  }
+
+  /** Message counters over every vhost (the node's totals). */
+  get counters(): MessageCounters {
+    const total = new MessageCounters();
+    for (const v of this.vhosts.values()) total.add(v.counters);
+    return total;
+  }
+
+  /** The active alarms, for a connection that has just opened. */
+  get activeAlarms(): ReadonlySet<Alarm> {
+    return this.alarms.active;
+  }
+
+  /** What `user` may do in `vhost`, checked as RabbitMQ checks it; undefined `user` allows everything. */
+  access(user: string | undefined, vhost: string): Access {
+    return user === undefined ? unrestricted : userAccess(this.permissions, user, vhost);
+  }
+
+  /**
+   * A client's session in a vhost: the broker side of an AMQP channel (or of an HTTP request).
+   * `owner` is the connection, for exclusive queues.
+   */
+  openSession(vhost: VirtualHost, user: string | undefined, owner: object, output: SessionOutput): Session {
+    return new Session(vhost, this.access(user, vhost.name), owner, output);
+  }
+
   /** Hands buffered store writes to the OS (before replies go out, so an acked message stays acked). */
   writePending(): void {
     this.store?.writePending();
   }
 
   close(): void {
+    this.alarms.stop();
     this.store?.close();
   }
+}
+
+/**
+ * Users and their permissions, kept in the store when there is one. A broker without users starts with
+ * guest/guest, allowed everything in '/', as RabbitMQ does.
+ */
+function durableAuth(store: MessageStore | undefined): { users: UserStore; permissions: PermissionStore } {
+  const users = new UserStore(
+    store && {
+      saved: (u) => store.putDefinition({ kind: 'user', vhost: '', key: u.name, value: { tags: [...u.tags], salt: u.salt.toString('base64'), hash: u.hash.toString('base64') } }),
+      deleted: (name) => store.deleteDefinition('user', '', name),
+    },
+  );
+  const permissions = new PermissionStore(
+    store && {
+      saved: (user, vhost, p) => store.putDefinition({ kind: 'permission', vhost, key: user, value: { configure: p.configure, write: p.write, read: p.read } }),
+      deleted: (user, vhost) => store.deleteDefinition('permission', vhost, user),
+    },
+  );
+  for (const d of store?.definitions ?? []) {
+    if (d.kind === 'user') {
+      const v = d.value as { tags: string[]; salt: string; hash: string };
+      users.restore({ name: d.key, tags: v.tags, salt: Buffer.from(v.salt, 'base64'), hash: Buffer.from(v.hash, 'base64') });
+    } else if (d.kind === 'permission') {
+      permissions.restore(d.key, d.vhost, d.value as unknown as PermissionSet);
+    }
+  }
+  if (users.size === 0) {
+    users.add('guest', 'guest', ['administrator']);
+    permissions.set('guest', '/', { configure: '.*', write: '.*', read: '.*' });
+  }
+  return { users, permissions };
 }

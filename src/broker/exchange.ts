@@ -1,6 +1,7 @@
 // Exchanges and their routing: direct, fanout, topic (a trie) and headers, as RabbitMQ routes.
 import type { FieldTable, FieldValue } from '../protocol/field-table.js';
 import type { Message } from './message.js';
+import { MessageCounters } from './observation.js';
 import type { Queue } from './queue.js';
 import { TopicTrie } from './topic-trie.js';
 
@@ -61,6 +62,7 @@ export abstract class Exchange {
   readonly bindings = new Map<string, Binding>();
   /** Bindings that route into this exchange (exchange-to-exchange). */
   readonly incoming = new Set<Binding>();
+  readonly counters = new MessageCounters();
 
   constructor(
     readonly name: string,

@@ -1,8 +1,10 @@
 // Policies: settings applied to the queues and exchanges whose names match a pattern, the highest
 // priority policy winning. Where a queue argument says otherwise, RabbitMQ keeps the lower of the two
 // for limits and TTLs, and the argument for the rest.
-import type { PlainValue } from '../protocol/field-table.js';
-import { parseAge } from './arguments.js';
+import { toFieldValue, type FieldTable, type PlainValue } from '../protocol/field-table.js';
+import { erlTuple } from '../protocol/erlang-format.js';
+import { compilePcre } from '../auth/pcre.js';
+import { parseAge, printValue } from './arguments.js';
 
 export type PolicyTarget = 'queues' | 'exchanges' | 'all';
 
@@ -26,15 +28,42 @@ export const QUEUE_POLICY_KEYS: Readonly<Record<string, { arg: string; resolve: 
   'delivery-limit': { arg: 'x-delivery-limit', resolve: 'min' },
 };
 
+/** A validated policy, with its pattern compiled once. */
+export interface CompiledPolicy extends Policy {
+  readonly regex: RegExp;
+}
+
 /** The policy that applies to `name`: the matching one with the highest priority. */
-export function effectivePolicy(policies: Iterable<Policy>, kind: 'queue' | 'exchange', name: string): Policy | undefined {
-  let best: Policy | undefined;
+export function effectivePolicy(policies: Iterable<CompiledPolicy>, kind: 'queue' | 'exchange', name: string): CompiledPolicy | undefined {
+  let best: CompiledPolicy | undefined;
   for (const p of policies) {
     if (p.applyTo !== 'all' && p.applyTo !== (kind === 'queue' ? 'queues' : 'exchanges')) continue;
-    if (!new RegExp(p.pattern).test(name)) continue;
+    if (!p.regex.test(name)) continue;
     if (best === undefined || p.priority > best.priority) best = p;
   }
   return best;
+}
+
+/** RabbitMQ's validation prefix for a pattern its regular expression library refuses. */
+const BAD_PATTERN = 'pattern should be regular expression but is invalid: ';
+
+/**
+ * The policy with its pattern compiled, or RabbitMQ's complaint about it ("Validation failed\n\n"
+ * and a line for its definition and one for its pattern, as RabbitMQ's HTTP API reports them).
+ */
+export function compilePolicy(policy: Policy): CompiledPolicy | { error: string } {
+  const problems: string[] = [];
+  const definition = definitionProblem(policy.definition);
+  if (definition !== undefined) problems.push(definition);
+  const compiled = compilePcre(policy.pattern);
+  if ('error' in compiled) problems.push(BAD_PATTERN + erlTuple([erlString(compiled.error), compiled.offset], BAD_PATTERN.length - 1));
+  if ('error' in compiled || problems.length > 0) return { error: `Validation failed\n\n${problems.map((p) => `${p}\n`).join('')}` };
+  return { ...policy, regex: compiled.regex };
+}
+
+/** An Erlang string (a list of characters) as ~p prints it. */
+function erlString(s: string): string {
+  return `"${s.replace(/[\\"]/g, '\\$&')}"`;
 }
 
 /** A JSON value as Erlang's ~p prints the term RabbitMQ decodes it to: strings as binaries. */
@@ -71,18 +100,68 @@ const POLICY_VALIDATORS: Readonly<Record<string, [(v: PlainValue) => boolean, st
 };
 
 /**
- * RabbitMQ's complaint about a policy definition ("Validation failed\n\n…"), or undefined when it is
- * acceptable: unknown keys first, then each value.
+ * What RabbitMQ finds wrong with a policy definition: nothing, or one line. Values are checked in key
+ * order and the first bad one is reported; unknown keys are reported only when the known ones are fine.
  */
-export function policyDefinitionError(definition: Policy['definition']): string | undefined {
-  const unknown = Object.entries(definition).filter(([k]) => POLICY_VALIDATORS[k] === undefined);
-  if (unknown.length > 0) {
-    const terms = unknown.map(([k, v]) => `{${erlangTerm(k)},${erlangTerm(v)}}`).join(',');
-    return `Validation failed\n\n[${terms}] are not recognised policy settings\n`;
+function definitionProblem(definition: Policy['definition']): string | undefined {
+  const keys = Object.keys(definition).sort();
+  if (keys.length === 0) return 'no policy provided';
+  for (const key of keys) {
+    const validator = POLICY_VALIDATORS[key];
+    if (validator !== undefined && !validator[0](definition[key])) return `${erlangTerm(definition[key])} ${validator[1]}`;
   }
-  for (const [key, value] of Object.entries(definition)) {
-    const [valid, complaint] = POLICY_VALIDATORS[key];
-    if (!valid(value)) return `Validation failed\n\n${erlangTerm(value)} ${complaint}\n`;
-  }
+  const unknown = keys.filter((k) => POLICY_VALIDATORS[k] === undefined);
+  if (unknown.length > 0) return `[${unknown.map((k) => `{${erlangTerm(k)},${erlangTerm(definition[k])}}`).join(',')}] are not recognised policy settings`;
   return undefined;
+}
+
+export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
+
+/** The limits a queue's (validated) arguments set. */
+export interface QueueLimits {
+  deadLetterExchange: string | undefined;
+  deadLetterRoutingKey: string | undefined;
+  messageTtl: number | undefined;
+  maxLength: number | undefined;
+  maxLengthBytes: number | undefined;
+  overflow: Overflow;
+  /** x-expires: the queue is deleted after this long unused (no consumers, no basic.get, no redeclaration). */
+  expires: number | undefined;
+  /** x-max-priority: priorities above it count as it. */
+  maxPriority: number | undefined;
+  /** x-single-active-consumer: only the first consumer receives until it goes. */
+  singleActiveConsumer: boolean;
+  /** x-delivery-limit (quorum queues): returns beyond it dead-letter the message. */
+  deliveryLimit: number | undefined;
+}
+
+/**
+ * The limits from a queue's arguments and the policy that applies to it: for TTLs, lengths and the
+ * delivery limit the lower value wins, for the rest the argument (RabbitMQ's resolution).
+ */
+export function queueLimits(queueArgs: FieldTable, policy?: Policy): QueueLimits {
+  const args: FieldTable = { ...queueArgs };
+  for (const [key, value] of Object.entries(policy?.definition ?? {})) {
+    const mapping = QUEUE_POLICY_KEYS[key];
+    if (!mapping) continue;
+    const fromPolicy = toFieldValue(value);
+    const fromArg = args[mapping.arg];
+    if (fromArg === undefined) args[mapping.arg] = fromPolicy;
+    else if (mapping.resolve === 'min' && Number(fromPolicy.value) < Number(fromArg.value)) args[mapping.arg] = fromPolicy;
+  }
+  const int = (key: string) => (args[key] === undefined ? undefined : Number(args[key].value));
+  const overflow = args['x-overflow'];
+  const text = (key: string) => (args[key] === undefined ? undefined : printValue(args[key]));
+  return {
+    deadLetterExchange: text('x-dead-letter-exchange'),
+    deadLetterRoutingKey: text('x-dead-letter-routing-key'),
+    messageTtl: int('x-message-ttl'),
+    maxLength: int('x-max-length'),
+    maxLengthBytes: int('x-max-length-bytes'),
+    overflow: overflow === undefined ? 'drop-head' : (printValue(overflow) as Overflow),
+    expires: int('x-expires'),
+    maxPriority: int('x-max-priority'),
+    singleActiveConsumer: args['x-single-active-consumer']?.value === true,
+    deliveryLimit: int('x-delivery-limit'),
+  };
 }

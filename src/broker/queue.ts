@@ -1,19 +1,25 @@
 // A queue: ready messages in FIFO order, consumers served round-robin within the highest priority
-// that has credit, and unacknowledged messages returned to their original place.
+// that has credit, and unacknowledged messages returned to their original place. This class is the
+// classic queue type; quorum.ts and stream.ts change what differs (what each accepts, refuses and adds).
 import type { FieldTable } from '../protocol/field-table.js';
-import { queueLimits, type QueueLimits } from './arguments.js';
+import { validateConsumerArgs, type QueueType } from './arguments.js';
+import type { Clock, Timer } from './clock.js';
 import type { DeathReason } from './dead-letter.js';
-import type { Policy } from './policy.js';
+import { accessRefused, notImplemented } from './errors.js';
+import { queueLimits, type Policy, type QueueLimits } from './policy.js';
 import { FifoMessages, PriorityMessages, type ReadyMessages } from './ready-messages.js';
 import type { Binding } from './exchange.js';
 import type { Message, QueuedMessage } from './message.js';
+import { MessageCounters } from './observation.js';
 import type { QueueLog } from './store.js';
 
-/** What the broker needs of a consumer; the server's channel provides it. */
+/** What the broker needs of a consumer; the session provides it. */
 export interface Consumer {
   readonly tag: string;
   readonly priority: number;
   readonly exclusive: boolean;
+  /** Its messages are settled on delivery (no acknowledgement). */
+  readonly noAck: boolean;
   /** Whether it can take a message now (prefetch credit, flow). */
   ready(): boolean;
   deliver(queue: Queue, entry: QueuedMessage): void;
@@ -21,9 +27,32 @@ export interface Consumer {
   queueDeleted(queue: Queue): void;
 }
 
+/** What one queue did with a message it was offered (bit flags, combined over the queues routed to). */
+export const enum Enqueued {
+  Taken = 0,
+  /** Refused: x-overflow reject-publish on a full queue. */
+  Refused = 1,
+  /** Written to a durable log: a confirm waits for the next fsync. */
+  Stored = 2,
+  /** Should have been stored, but the queue's log has failed: taken in memory only, never confirmed. */
+  NotStored = 4,
+}
+
 /** Told when a queue it waited on has worked its backlog down (publisher flow control). */
 export interface FlowListener {
   queueDrained(queue: Queue): void;
+}
+
+/** What happens to delivered messages when they are settled. */
+export type Settlement = 'ack' | 'requeue' | 'dead-letter';
+
+/** The prefetch a consumer asks with, for the queue types that have rules about it. */
+export interface ConsumerCredit {
+  noAck: boolean;
+  /** basic.qos global=false in force: the consumer's own prefetch (0: none). */
+  prefetch: number;
+  /** basic.qos global=true in force (0: none). */
+  channelPrefetch: number;
 }
 
 /**
@@ -43,6 +72,7 @@ const RESIDENT_MAX_BYTES = 32 << 20;
 
 /** What a queue needs of its vhost. */
 export interface QueueHost {
+  readonly clock: Clock;
   /** An auto-delete queue lost its last consumer, or an x-expires queue went unused too long. */
   queueUnused(q: Queue): void;
   /** A message the queue gives up on (expired, over its limit, rejected) goes to its dead-letter exchange. */
@@ -61,10 +91,12 @@ export interface QueueOptions {
 
 export class Queue {
   readonly kind = 'queue';
+  readonly type: QueueType = 'classic';
   readonly messages: ReadyMessages;
   readonly consumers: Consumer[] = [];
   /** Bindings into this queue (the default exchange's implicit one is not among them). */
   readonly bindings = new Set<Binding>();
+  readonly counters = new MessageCounters();
   /** Delivered and not yet acknowledged. */
   unacked = 0;
   private nextSeq = 0;
@@ -75,21 +107,23 @@ export class Queue {
   limits: QueueLimits;
   /** Body bytes of the ready messages in memory (for x-max-length-bytes, with the log's unread ones). */
   private bytes = 0;
-  private expiryTimer: NodeJS.Timeout | undefined;
+  private expiryTimer: Timer | undefined;
   private expiryAt = 0;
-  private unusedTimer: NodeJS.Timeout | undefined;
+  private unusedTimer: Timer | undefined;
+  protected readonly clock: Clock;
 
   constructor(
     readonly vhostName: string,
     readonly name: string,
     readonly options: QueueOptions,
-    private readonly host: QueueHost,
+    protected readonly host: QueueHost,
     /**
      * Where messages beyond what the queue keeps in memory go, and, for a queue that survives a restart,
      * its persistent messages.
      */
-    private readonly log?: QueueLog,
+    readonly log?: QueueLog,
   ) {
+    this.clock = host.clock;
     this.limits = queueLimits(options.args, host.policyFor(this));
     this.messages = this.limits.maxPriority === undefined ? new FifoMessages() : new PriorityMessages(this.limits.maxPriority);
     // a priority queue keeps everything in memory: its order is not the log's
@@ -97,15 +131,19 @@ export class Queue {
     this.touch();
   }
 
+  /** The queue as reply texts name it. */
+  get description(): string {
+    return `queue '${this.name}' in vhost '${this.vhostName}'`;
+  }
+
   /** The queue was used (declared, read with basic.get, left by its last consumer): x-expires starts again. */
   touch(): void {
     const { expires } = this.limits;
     if (expires === undefined || this.deleted) return;
-    clearTimeout(this.unusedTimer);
+    this.clock.cancel(this.unusedTimer);
     this.unusedTimer = undefined;
     if (this.consumers.length > 0) return;
-    this.unusedTimer = setTimeout(() => this.host.queueUnused(this), expires);
-    this.unusedTimer.unref();
+    this.unusedTimer = this.clock.after(expires, () => this.host.queueUnused(this));
   }
 
   /** Policies changed: the limits are worked out again (a priority queue stays one, as in RabbitMQ). */
@@ -117,18 +155,18 @@ export class Queue {
 
   /** The queue is gone: its timers and its log go too. */
   dispose(): void {
-    clearTimeout(this.unusedTimer);
-    clearTimeout(this.expiryTimer);
+    this.clock.cancel(this.unusedTimer);
+    this.clock.cancel(this.expiryTimer);
     this.unusedTimer = undefined;
     this.expiryTimer = undefined;
     this.log?.destroy();
   }
 
-  /** Ready messages (expired ones are dropped first, as RabbitMQ does before it counts). */
   get deadLetterExchange(): string | undefined {
     return this.limits.deadLetterExchange;
   }
 
+  /** Ready messages (expired ones are dropped first, as RabbitMQ does before it counts). */
   get messageCount(): number {
     this.dropExpired();
     return this.readyCount;
@@ -137,6 +175,11 @@ export class Queue {
   /** Whether the queue comes back after a restart (durable, not exclusive) with its persistent messages. */
   private get persists(): boolean {
     return this.options.durable && this.options.owner === undefined;
+  }
+
+  /** Whether transient messages are stored too (a quorum queue's Raft log keeps every message). */
+  protected get storesTransient(): boolean {
+    return false;
   }
 
   /** Ready messages, in memory and in the log. */
@@ -172,13 +215,8 @@ export class Queue {
   }
 
   /** The message left the queue for good (acked, delivered without ack, dropped, dead-lettered). */
-  discard(entry: QueuedMessage): void {
+  private discard(entry: QueuedMessage): void {
     if (entry.ref >= 0) this.log!.remove(entry.ref);
-  }
-
-  /** The message was delivered and awaits its ack: after a restart it comes back redelivered. */
-  delivered(entry: QueuedMessage): void {
-    if (entry.ref >= 0) this.log!.delivered(entry.ref);
   }
 
   get consumerCount(): number {
@@ -186,41 +224,44 @@ export class Queue {
   }
 
   /**
-   * Takes a message; false when the queue refuses it (x-overflow reject-publish on a full queue).
-   * `ttl` is the message's own expiration, if it has one; the queue's x-message-ttl may be lower.
+   * Takes a message, or refuses it (x-overflow reject-publish on a full queue); the Enqueued flags
+   * say which, and whether it was stored. `ttl` is the message's own expiration, if it has one; the
+   * queue's x-message-ttl may be lower.
    */
-  enqueue(message: Message, ttl?: number): boolean {
+  enqueue(message: Message, ttl?: number): Enqueued {
     const { messageTtl, maxLength, maxLengthBytes, overflow } = this.limits;
     const size = message.body.length;
     if (overflow !== 'drop-head' && this.full(size)) {
       if (overflow === 'reject-publish-dlx') this.host.deadLetter(this, message, 'maxlen');
-      return false;
+      return Enqueued.Refused;
     }
+    this.counters.published++;
+    this.counters.publishedBytes += size;
     const life = messageTtl === undefined ? ttl : ttl === undefined ? messageTtl : Math.min(ttl, messageTtl);
     const log = this.log;
-    // a quorum queue keeps every message, as its Raft log does
-    const persistent = log !== undefined && this.persists && (message.persistent || this.limits.quorum);
+    const persistent = log !== undefined && this.persists && (message.persistent || this.storesTransient);
     // with nothing queued, a ready consumer takes it at once (the only way a TTL 0 message gets through)
     if (this.readyCount === 0 && this.consumers.length > 0) {
       const consumer = this.nextConsumer();
       if (consumer) {
         const ref = persistent ? log.append(message, 0, true) : -1;
-        consumer.deliver(this, { message, seq: this.nextSeq++, redelivered: false, expiresAt: 0, deliveryCount: 0, ref });
-        return true;
+        this.handOut(consumer, { message, seq: this.nextSeq++, redelivered: false, expiresAt: 0, deliveryCount: 0, ref });
+        return persistent ? (ref < 0 ? Enqueued.NotStored : Enqueued.Stored) : Enqueued.Taken;
       }
     }
-    if (life === 0) return true;
-    const expiresAt = life === undefined ? 0 : Date.now() + life;
-    if (this.paging) log!.appendUnread(message, expiresAt, persistent);
+    if (life === 0) return Enqueued.Taken;
+    const expiresAt = life === undefined ? 0 : this.clock.now() + life;
+    let ref = -1;
+    if (this.paging) ref = log!.appendUnread(message, expiresAt, persistent);
     else {
-      const ref = persistent ? log.append(message, expiresAt, true) : -1;
+      if (persistent) ref = log.append(message, expiresAt, true);
       this.messages.push({ message, seq: this.nextSeq++, redelivered: false, expiresAt, deliveryCount: 0, ref });
       this.bytes += size;
     }
     if (maxLength !== undefined || maxLengthBytes !== undefined) this.dropHeadOverLimit();
     if (life !== undefined) this.scheduleExpiry();
     if (this.consumers.length > 0) this.dispatch();
-    return true;
+    return persistent ? (ref < 0 ? Enqueued.NotStored : Enqueued.Stored) : Enqueued.Taken;
   }
 
   /** Whether one more message of `size` bytes would go over x-max-length or x-max-length-bytes. */
@@ -233,19 +274,22 @@ export class Queue {
   private dropHeadOverLimit(): void {
     const { maxLength, maxLengthBytes } = this.limits;
     while (this.readyCount > 0 && ((maxLength !== undefined && this.readyCount > maxLength) || (maxLengthBytes !== undefined && this.readyBytes > maxLengthBytes))) {
-      this.drop(this.removeHead(), 'maxlen');
+      const head = this.removeHead();
+      if (head === undefined) break;
+      this.drop(head, 'maxlen');
     }
   }
 
-  private drop(entry: QueuedMessage, reason: DeathReason): void {
+  protected drop(entry: QueuedMessage, reason: DeathReason): void {
     this.discard(entry);
     this.host.deadLetter(this, entry.message, reason);
   }
 
-  /** The head, taken out; the log refills memory behind it. Only called when readyCount > 0. */
-  private removeHead(): QueuedMessage {
+  /** The head, taken out; the log refills memory behind it. Undefined when the log cannot be read now. */
+  private removeHead(): QueuedMessage | undefined {
     if (this.messages.length === 0) this.refill();
-    const entry = this.messages.shift()!;
+    const entry = this.messages.shift();
+    if (entry === undefined) return undefined;
     this.bytes -= entry.message.body.length;
     this.refill();
     return entry;
@@ -256,9 +300,9 @@ export class Queue {
     if (this.messages.length === 0) this.refill();
     let head = this.messages.peek();
     if (head === undefined || head.expiresAt === 0) return;
-    const now = Date.now();
+    const now = this.clock.now();
     while (head !== undefined && head.expiresAt !== 0 && head.expiresAt <= now) {
-      this.drop(this.removeHead(), 'expired');
+      this.drop(this.removeHead()!, 'expired');
       head = this.messages.peek();
     }
   }
@@ -268,15 +312,14 @@ export class Queue {
     const head = this.messages.peek();
     if (head === undefined || head.expiresAt === 0) return;
     if (this.expiryTimer !== undefined && this.expiryAt <= head.expiresAt) return;
-    clearTimeout(this.expiryTimer);
+    this.clock.cancel(this.expiryTimer);
     this.expiryAt = head.expiresAt;
-    this.expiryTimer = setTimeout(() => {
+    this.expiryTimer = this.clock.after(Math.max(0, head.expiresAt - this.clock.now()), () => {
       this.expiryTimer = undefined;
       this.dropExpired();
       this.scheduleExpiry();
       if (this.flowWaiters !== undefined && this.readyCount <= FLOW_LOW) this.releaseFlow();
-    }, Math.max(0, head.expiresAt - Date.now()));
-    this.expiryTimer.unref();
+    });
   }
 
   /** Delivers ready messages while some consumer has credit. */
@@ -285,10 +328,30 @@ export class Queue {
     while (this.readyCount > 0) {
       const consumer = this.nextConsumer();
       if (!consumer) break;
-      consumer.deliver(this, this.removeHead());
+      const head = this.removeHead();
+      if (head === undefined) break;
+      this.handOut(consumer, head);
       this.dropExpired();
     }
     if (this.flowWaiters !== undefined && this.readyCount <= FLOW_LOW) this.releaseFlow();
+  }
+
+  /** A message goes to a consumer: counted, marked in the log, then delivered. */
+  private handOut(consumer: Consumer, entry: QueuedMessage): void {
+    this.handedOut(entry, !consumer.noAck, false);
+    consumer.deliver(this, entry);
+  }
+
+  /** Bookkeeping of a message leaving the ready list for a client: by consume or by get, acknowledged or not. */
+  protected handedOut(entry: QueuedMessage, needsAck: boolean, byGet: boolean): void {
+    const c = this.counters;
+    if (byGet) needsAck ? c.got++ : c.gotNoAck++;
+    else needsAck ? c.delivered++ : c.deliveredNoAck++;
+    if (entry.redelivered) c.redelivered++;
+    c.deliveredBytes += entry.message.body.length;
+    if (!needsAck) return this.discard(entry);
+    this.unacked++;
+    if (entry.ref >= 0) this.log!.delivered(entry.ref);
   }
 
   /** Whether a publisher should wait for this queue (see FLOW_HIGH). */
@@ -331,24 +394,91 @@ export class Queue {
     return best;
   }
 
-  /** basic.get: the next ready message, counted as unacked by the caller when it needs an ack. */
-  take(): QueuedMessage | undefined {
+  // ---- what the queue type allows ----
+
+  /** basic.get, as the type allows it. */
+  assertGettable(): void {}
+
+  /** queue.purge, as the type allows it. */
+  assertPurgeable(): void {}
+
+  /** basic.nack and basic.reject of its deliveries, as the type allows them. */
+  assertRejectable(): void {}
+
+  /** basic.recover with its deliveries outstanding, as the type allows it. */
+  assertRecoverable(): void {}
+
+  /**
+   * A consumer's request checked in RabbitMQ's order: the type's checks of its arguments and credit,
+   * then exclusivity. Returns where the consumer starts (streams).
+   */
+  checkConsumer(args: FieldTable, credit: ConsumerCredit, exclusive: boolean): unknown {
+    const start = this.consumerStart(args, credit);
+    if (this.hasExclusiveConsumer || (exclusive && this.consumerCount > 0)) {
+      throw accessRefused(`queue '${this.name}' in vhost '${this.vhostName}' in exclusive use`);
+    }
+    return start;
+  }
+
+  /** Argument values, then arguments only other queue types take. */
+  protected consumerStart(args: FieldTable, _credit: ConsumerCredit): unknown {
+    validateConsumerArgs(this.description, this.type, args);
+    return undefined;
+  }
+
+  /** Adds a checked consumer (`start` is what checkConsumer returned). */
+  attach(c: Consumer, _start: unknown): void {
+    this.addConsumer(c);
+  }
+
+  /** What a consumer receives for a message (a quorum queue adds its delivery count). */
+  outgoing(entry: QueuedMessage): Message {
+    return entry.message;
+  }
+
+  /** queue.delete with its if-empty/if-unused conditions: the ready count it reports, or a reason to refuse. */
+  deletion(ifUnused: boolean, ifEmpty: boolean): number | 'not empty' | 'in use' {
+    if (ifEmpty && this.messageCount > 0) return 'not empty';
+    if (ifUnused && this.consumerCount > 0) return 'in use';
+    return this.messageCount;
+  }
+
+  // ---- taking and settling ----
+
+  /** basic.get: the next ready message, handed out; undefined when there is none. */
+  take(noAck: boolean): QueuedMessage | undefined {
     this.touch();
     this.dropExpired();
-    return this.readyCount === 0 ? undefined : this.removeHead();
+    if (this.readyCount === 0) {
+      this.counters.gotEmpty++;
+      return undefined;
+    }
+    const entry = this.removeHead();
+    if (entry === undefined) {
+      this.counters.gotEmpty++;
+      return undefined;
+    }
+    this.handedOut(entry, !noAck, true);
+    return entry;
+  }
+
+  /** Delivered messages come back from a client: acked, put back, or dead-lettered. */
+  settle(entries: QueuedMessage[], how: Settlement): void {
+    this.unacked -= entries.length;
+    if (how === 'requeue') {
+      // a deleted queue takes nothing back
+      if (!this.deleted) this.requeue(entries);
+      return;
+    }
+    if (how === 'ack') this.counters.acked += entries.length;
+    for (const e of entries) {
+      this.discard(e);
+      if (how === 'dead-letter') this.host.deadLetter(this, e.message, 'rejected');
+    }
   }
 
   /** Puts messages back where they were (by enqueue order), marked redelivered. */
-  requeue(entries: QueuedMessage[]): void {
-    const { quorum, deliveryLimit } = this.limits;
-    if (quorum) {
-      // a quorum queue counts returns; past x-delivery-limit the message is dead-lettered instead
-      for (const e of entries) e.deliveryCount++;
-      if (deliveryLimit !== undefined) {
-        for (const e of entries) if (e.deliveryCount > deliveryLimit) this.drop(e, 'delivery_limit');
-        entries = entries.filter((e) => e.deliveryCount <= deliveryLimit);
-      }
-    }
+  protected requeue(entries: QueuedMessage[]): void {
     if (entries.length === 0) return;
     for (const e of entries) {
       e.redelivered = true;
@@ -381,11 +511,6 @@ export class Queue {
     else if (i === 0 && this.limits.singleActiveConsumer) this.dispatch();
   }
 
-  /** A stream queue (see stream.ts) reads differently. */
-  get isStream(): boolean {
-    return false;
-  }
-
   get hasExclusiveConsumer(): boolean {
     return this.consumers.some((c) => c.exclusive);
   }
@@ -399,9 +524,14 @@ export class Queue {
     }
     this.messages.clear();
     this.bytes = 0;
-    clearTimeout(this.expiryTimer);
+    this.clock.cancel(this.expiryTimer);
     this.expiryTimer = undefined;
     if (this.flowWaiters !== undefined) this.releaseFlow();
     return n;
   }
+}
+
+/** The queue types' refusals share RabbitMQ's wording. */
+export function unsupported(what: string, q: Queue): never {
+  throw notImplemented(`${what} not supported by ${q.type} queues ${q.description}`);
 }

@@ -3,10 +3,10 @@
 // grouped in chunks (one per event-loop turn of publishing, as RabbitMQ batches its writes), and
 // retention (x-max-length-bytes, x-max-age) drops whole segments when a new one starts.
 import type { FieldTable, FieldValue } from '../protocol/field-table.js';
-import { parseAge } from './arguments.js';
-import { internalError, preconditionFailed } from './errors.js';
-import { Message, contentHeaderOf, sortedTable } from './message.js';
-import { Queue, type Consumer, type QueueHost, type QueueOptions } from './queue.js';
+import { parseAge, validateConsumerArgs, type QueueType } from './arguments.js';
+import { internalError, notImplemented, preconditionFailed } from './errors.js';
+import { Message, contentHeaderOf, sortedTable, type QueuedMessage } from './message.js';
+import { Enqueued, Queue, unsupported, type Consumer, type ConsumerCredit, type QueueHost, type QueueOptions, type Settlement } from './queue.js';
 import type { QueueLog } from './store.js';
 
 /** RabbitMQ's default x-stream-max-segment-size-bytes. */
@@ -17,8 +17,8 @@ const CHUNK_OVERHEAD = 64;
 /** Where a consumer starts reading. */
 export type StreamStart = { kind: 'first' | 'last' | 'next' } | { kind: 'offset'; offset: number } | { kind: 'time'; at: number };
 
-/** The x-stream-offset consumer argument, or RabbitMQ's error for it. */
-export function parseStreamOffset(f: FieldValue | undefined, what: string): StreamStart {
+/** The x-stream-offset consumer argument (an interval counting back from `now`), or RabbitMQ's error for it. */
+export function parseStreamOffset(f: FieldValue | undefined, what: string, now: number): StreamStart {
   if (f === undefined) return { kind: 'next' };
   switch (f.type) {
     case 'S':
@@ -28,7 +28,7 @@ export function parseStreamOffset(f: FieldValue | undefined, what: string): Stre
       const age = parseAge(text);
       if (age === 'crash') throw internalError();
       if (age === 'invalid') throw preconditionFailed(`invalid arg 'x-stream-offset' for ${what}: {invalid_stream_offset_arg,{longstr,<<"${text}">>}}`);
-      return { kind: 'time', at: Date.now() - age };
+      return { kind: 'time', at: now - age };
     }
     case 'T':
       return { kind: 'time', at: Number(f.value) * 1000 };
@@ -67,6 +67,7 @@ interface Reader {
 }
 
 export class StreamQueue extends Queue {
+  override readonly type: QueueType = 'stream';
   private readonly entries: StreamEntry[] = [];
   /** Index in `entries` of the first retained message (trimmed lazily). */
   private start = 0;
@@ -80,19 +81,15 @@ export class StreamQueue extends Queue {
   private readonly maxBytes: number | undefined;
   private readonly maxAge: number | undefined;
 
-  constructor(vhostName: string, name: string, options: QueueOptions, host: QueueHost, private readonly streamLog?: QueueLog) {
-    super(vhostName, name, options, host);
+  constructor(vhostName: string, name: string, options: QueueOptions, host: QueueHost, log?: QueueLog) {
+    super(vhostName, name, options, host, log);
     const int = (key: string) => (options.args[key] === undefined ? undefined : Number(options.args[key].value));
     this.maxSegmentSize = int('x-stream-max-segment-size-bytes') ?? DEFAULT_SEGMENT_SIZE;
     this.maxBytes = int('x-max-length-bytes');
     const age = options.args['x-max-age'];
     const parsed = age === undefined ? undefined : parseAge(Buffer.from(age.value as string | Buffer).toString('utf8'));
     this.maxAge = typeof parsed === 'number' ? parsed : undefined;
-    if (streamLog) this.recover(streamLog);
-  }
-
-  override get isStream(): boolean {
-    return true;
+    if (log) this.recover(log);
   }
 
   /** Messages come back with their offsets (kept in the log's expiry field, which streams do not use). */
@@ -124,20 +121,22 @@ export class StreamQueue extends Queue {
     return false;
   }
 
-  override enqueue(message: Message): boolean {
+  override enqueue(message: Message): Enqueued {
     if (!this.chunkOpen) {
       this.chunkOpen = true;
       this.chunk++;
       setImmediate(this.closeChunk);
     }
-    const ref = this.streamLog ? this.streamLog.append(message, this.nextOffset, true) : -1;
+    this.counters.published++;
+    this.counters.publishedBytes += message.body.length;
+    const ref = this.log ? this.log.append(message, this.nextOffset, true) : -1;
     this.append(message, ref, this.chunk);
     this.dispatch();
-    return true;
+    return this.log === undefined ? Enqueued.Taken : ref < 0 ? Enqueued.NotStored : Enqueued.Stored;
   }
 
   private append(message: Message, ref: number, chunk: number): void {
-    const now = Date.now();
+    const now = this.clock.now();
     const entry: StreamEntry = { offset: this.nextOffset++, chunk, timestamp: now, message, ref };
     this.entries.push(entry);
     const size = message.header.length + message.body.length + (this.segments.length === 0 || chunk !== this.lastChunk ? CHUNK_OVERHEAD : 0);
@@ -167,7 +166,7 @@ export class StreamQueue extends Queue {
       const keepFrom = this.segments[0].firstOffset;
       while (this.start < this.entries.length && this.entries[this.start].offset < keepFrom) {
         const e = this.entries[this.start++];
-        if (e.ref >= 0) this.streamLog!.remove(e.ref);
+        if (e.ref >= 0) this.log!.remove(e.ref);
       }
     }
     if (this.start > 1024 && this.start * 2 > this.entries.length) {
@@ -176,9 +175,44 @@ export class StreamQueue extends Queue {
     }
   }
 
+  override assertGettable(): void {
+    unsupported('basic.get', this);
+  }
+
+  override assertPurgeable(): void {
+    unsupported('queue.purge', this);
+  }
+
+  override assertRejectable(): void {
+    unsupported('basic.nack and basic.reject', this);
+  }
+
+  /** RabbitMQ's channel crashes putting stream deliveries back. */
+  override assertRecoverable(): void {
+    throw internalError();
+  }
+
+  /** A stream goes whatever it holds, and reports nothing. */
+  override deletion(): number {
+    return 0;
+  }
+
+  /**
+   * The offset first, then the argument checks, then what a stream consumer needs: its own prefetch,
+   * manual acks, and no channel-wide prefetch.
+   */
+  protected override consumerStart(args: FieldTable, credit: ConsumerCredit): StreamStart {
+    const start = parseStreamOffset(args['x-stream-offset'], this.description, this.clock.now());
+    validateConsumerArgs(this.description, this.type, args);
+    if (credit.prefetch === 0) throw preconditionFailed(`consumer prefetch count is not set for '${this.description}'`);
+    if (credit.noAck) unsupported('automatic acknowledgement', this);
+    if (credit.channelPrefetch !== 0) throw notImplemented(`${this.description} does not support global qos`);
+    return start;
+  }
+
   /** A consumer starts where its x-stream-offset says. */
-  attach(consumer: Consumer, from: StreamStart): void {
-    this.readers.set(consumer, { next: this.resolve(from), chunk: -1 });
+  override attach(consumer: Consumer, from: unknown): void {
+    this.readers.set(consumer, { next: this.resolve(from as StreamStart), chunk: -1 });
     this.addConsumer(consumer);
   }
 
@@ -227,22 +261,19 @@ export class StreamQueue extends Queue {
         if (e.chunk !== reader.chunk && !c.ready()) break;
         reader.chunk = e.chunk;
         reader.next++;
-        c.deliver(this, { message: streamed(e.message, e.offset), seq: e.offset, redelivered: false, expiresAt: 0, deliveryCount: 0, ref: -1 });
+        const entry = { message: streamed(e.message, e.offset), seq: e.offset, redelivered: false, expiresAt: 0, deliveryCount: 0, ref: -1 };
+        this.handedOut(entry, true, false);
+        c.deliver(this, entry);
       }
     }
   }
 
-  /** Nothing is taken from a stream, or put back. */
-  override requeue(): void {}
-
-  override discard(): void {}
-
-  override delivered(): void {}
-
-  override dispose(): void {
-    super.dispose();
-    this.streamLog?.destroy();
+  /** Nothing is taken from a stream, or put back: acks only give credit back. */
+  override settle(entries: QueuedMessage[], how: Settlement): void {
+    this.unacked -= entries.length;
+    if (how === 'ack') this.counters.acked += entries.length;
   }
+
 }
 
 /**

@@ -1,17 +1,24 @@
-// A virtual host: its exchanges, queues and bindings, declared, deleted and routed through as RabbitMQ does.
+// A virtual host: its exchanges, queues, bindings and policies, declared, deleted and routed through as
+// RabbitMQ does. Permission checks go through the Access the caller passes (its user's, or unrestricted).
 import { randomBytes } from 'node:crypto';
 import { FIELD_TYPE_NAMES, type FieldTable } from '../protocol/field-table.js';
+import type { Access } from './access.js';
 import {
   EQUIVALENT_QUEUE_ARGS, QUEUE_ARG_DEFAULTS, assertArgsEquivalent, assertField, printValue, queueTypeOf, validateExchangeArgs, validateHeadersBinding, validateQueueArgs,
   validateReplicatedDeclaration,
 } from './arguments.js';
+import type { Clock } from './clock.js';
 import { accessRefused, commandInvalid, notFound, preconditionFailed, resourceLocked } from './errors.js';
 import { EXCHANGE_TYPES, bindingId, createExchange, type Binding, type Destination, type Exchange, type ExchangeType } from './exchange.js';
+import type { Logger } from './logger.js';
 import type { Message } from './message.js';
-import { Queue, type QueueHost } from './queue.js';
+import { MessageCounters, announce } from './observation.js';
+import { senderSelected, withoutBcc, type PublishOutcome } from './publishing.js';
+import { Enqueued, Queue, type QueueHost } from './queue.js';
+import { QuorumQueue } from './quorum.js';
 import { StreamQueue } from './stream.js';
 import { deadLettered, wouldCycle, type DeathReason } from './dead-letter.js';
-import { effectivePolicy, policyDefinitionError, type Policy } from './policy.js';
+import { compilePolicy, effectivePolicy, type CompiledPolicy, type Policy } from './policy.js';
 import type { Definition, MessageStore } from './store.js';
 import {
   bindingDefinition, bindingFromDefinition, exchangeDefinition, exchangeFromDefinition, policyDefinition, policyFromDefinition, queueDefinition, queueFromDefinition,
@@ -27,7 +34,6 @@ const PREDECLARED: readonly [string, ExchangeType, boolean][] = [
   ['amq.match', 'headers', false],
   ['amq.rabbitmq.trace', 'topic', true],
 ];
-
 
 export interface ExchangeDeclare {
   name: string;
@@ -50,6 +56,13 @@ export interface QueueDeclare {
   owner: object;
 }
 
+/** What a vhost needs of its broker. The broker itself is the owner named in observation events. */
+export interface VhostContext {
+  readonly clock: Clock;
+  readonly store: MessageStore | undefined;
+  readonly logger: Logger;
+}
+
 /**
  * RabbitMQ says "invalid" for a type that is an atom in its Erlang VM and "unknown" otherwise. Without
  * its atom table, names with characters atoms rarely have (x-delayed-message, direct2) count as unknown.
@@ -63,25 +76,33 @@ export function generatedName(prefix: string): string {
   return `${prefix}-${randomBytes(16).toString('base64url')}`;
 }
 
-/** Where direct reply-to answers go: a channel consuming from amq.rabbitmq.reply-to. */
+/** Where direct reply-to answers go: a session consuming from amq.rabbitmq.reply-to. */
 export interface ReplyTarget {
   deliverReply(message: Message): void;
 }
 
 export const REPLY_TO = 'amq.rabbitmq.reply-to';
+const REPLY_TO_PREFIX = `${REPLY_TO}.`;
 
 export class VirtualHost implements QueueHost {
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
-  readonly policies = new Map<string, Policy>();
+  readonly policies = new Map<string, CompiledPolicy>();
   /** Direct reply-to consumers by the name their requests carry in reply_to. */
   readonly replyTargets = new Map<string, ReplyTarget>();
+  readonly counters = new MessageCounters();
+  readonly clock: Clock;
+  private readonly store: MessageStore | undefined;
+  /** Exclusive queues by owning connection, so a closing connection finds its own at once. */
+  private readonly owned = new Map<object, Set<Queue>>();
 
-  /** Durable definitions and persistent messages go to the store, when there is one. */
   constructor(
     readonly name: string,
-    private readonly store?: MessageStore,
+    /** The broker: named as the owner of the vhost's observation events. */
+    readonly context: VhostContext,
   ) {
+    this.clock = context.clock;
+    this.store = context.store;
     for (const [exchangeName, type, internal] of PREDECLARED) {
       this.exchanges.set(exchangeName, createExchange(exchangeName, type, { durable: true, autoDelete: false, internal, args: {} }));
     }
@@ -102,9 +123,13 @@ export class VirtualHost implements QueueHost {
         if (source && destination) this.bind(source, destination, b.routingKey, b.args, false);
         return;
       }
-      case 'policy':
-        this.policies.set(d.key, policyFromDefinition(d));
+      case 'policy': {
+        const compiled = compilePolicy(policyFromDefinition(d));
+        // kept by a Warren that did not validate patterns yet: it would fail every declaration
+        if ('error' in compiled) return this.context.logger.error({ vhost: this.name, policy: d.key, reason: compiled.error }, 'stored policy is invalid and is ignored');
+        this.policies.set(d.key, compiled);
         return;
+      }
       case 'vhost':
       case 'user':
       case 'permission':
@@ -130,14 +155,14 @@ export class VirtualHost implements QueueHost {
   // ---- exchanges ----
 
   /** In RabbitMQ's order: the type, the default exchange, configure access, then (if new) its name and arguments. */
-  declareExchange(d: ExchangeDeclare, access?: Access): Exchange {
+  declareExchange(d: ExchangeDeclare, access: Access): Exchange {
     if (d.passive) {
       if (d.name === '') throw accessRefused('operation not permitted on the default exchange');
       return this.existingExchange(d.name);
     }
     if (!(EXCHANGE_TYPES as readonly string[]).includes(d.type)) throw commandInvalid(`${typeWord(d.type)} exchange type '${d.type}'`);
     if (d.name === '') throw accessRefused('operation not permitted on the default exchange');
-    access?.check('exchange', d.name, 'configure');
+    access.check('exchange', d.name, 'configure');
     const existing = this.exchanges.get(d.name);
     if (existing) {
       this.assertExchangeEquivalent(existing, d);
@@ -147,17 +172,18 @@ export class VirtualHost implements QueueHost {
     validateExchangeArgs(this.describe('exchange', d.name), d.args);
     const ae = d.args['alternate-exchange'];
     if (ae !== undefined) {
-      access?.check('exchange', d.name, 'read');
-      access?.check('exchange', printValue(ae), 'write');
+      access.check('exchange', d.name, 'read');
+      access.check('exchange', printValue(ae), 'write');
     }
     return this.createExchange(d, true);
   }
 
   private createExchange(d: ExchangeDeclare, save: boolean): Exchange {
+    if (save && d.durable) this.store?.putDefinition(exchangeDefinition(this.name, d));
     const e = createExchange(d.name, d.type as ExchangeType, { durable: d.durable, autoDelete: d.autoDelete, internal: d.internal, args: d.args });
     this.exchanges.set(d.name, e);
     this.applyExchangePolicy(e);
-    if (save && d.durable) this.store?.putDefinition(exchangeDefinition(this.name, d));
+    announce('exchange', this.context, 'created', this.name, e);
     return e;
   }
 
@@ -170,10 +196,10 @@ export class VirtualHost implements QueueHost {
     assertArgsEquivalent(what, e.options.args, d.args, ['alternate-exchange']);
   }
 
-  deleteExchange(name: string, ifUnused: boolean, access?: Access): void {
+  deleteExchange(name: string, ifUnused: boolean, access: Access): void {
     if (name === '') throw accessRefused('operation not permitted on the default exchange');
     if (name.startsWith('amq.')) throw accessRefused(`deletion of system exchange '${name}' in vhost '${this.name}' not allowed`);
-    access?.check('exchange', name, 'configure');
+    access.check('exchange', name, 'configure');
     const e = this.exchanges.get(name);
     if (!e) return;
     if (ifUnused && e.bindings.size > 0) throw preconditionFailed(`${this.describe('exchange', name)} in use`);
@@ -181,16 +207,17 @@ export class VirtualHost implements QueueHost {
   }
 
   private removeExchange(e: Exchange): void {
-    this.exchanges.delete(e.name);
     if (e.options.durable) this.store?.deleteDefinition('exchange', this.name, e.name);
+    this.exchanges.delete(e.name);
     for (const b of [...e.bindings.values()]) this.dropBinding(b);
     for (const b of [...e.incoming]) this.dropBinding(b);
+    announce('exchange', this.context, 'deleted', this.name, e);
   }
 
   // ---- queues ----
 
   /** In RabbitMQ's order: the name, configure access, then an existing queue's equivalence or a new one's arguments. */
-  declareQueue(d: QueueDeclare, access?: Access): Queue {
+  declareQueue(d: QueueDeclare, access: Access): Queue {
     if (d.passive) {
       const q = this.queues.get(d.name);
       if (!q) throw notFound(`no ${this.describe('queue', d.name)}`);
@@ -205,7 +232,7 @@ export class VirtualHost implements QueueHost {
     const name = d.name === '' ? generatedName('amq.gen') : d.name;
     // as in RabbitMQ, an exclusive queue is never durable
     if (d.exclusive) d = { ...d, durable: false };
-    access?.check('queue', name, 'configure');
+    access.check('queue', name, 'configure');
     const existing = this.queues.get(name);
     if (existing) {
       // a non-passive declaration must also agree on exclusivity
@@ -222,8 +249,8 @@ export class VirtualHost implements QueueHost {
       throw preconditionFailed(`invalid type '${FIELD_TYPE_NAMES[dlx.type]}' for arg 'x-dead-letter-exchange' in ${this.describe('queue', name)}`);
     }
     if (dlx !== undefined) {
-      access?.check('queue', name, 'read');
-      access?.check('exchange', printValue(dlx), 'write');
+      access.check('queue', name, 'read');
+      access.check('exchange', printValue(dlx), 'write');
     }
     validateQueueArgs(this.describe('queue', name), d.args);
     if (type !== 'classic') validateReplicatedDeclaration(this.describe('queue', name), type, d);
@@ -232,12 +259,21 @@ export class VirtualHost implements QueueHost {
 
   private createQueue(d: QueueDeclare, name: string, save: boolean): Queue {
     const stored = this.store !== undefined && d.durable && !d.exclusive;
+    if (stored && save) this.store!.putDefinition(queueDefinition(this.name, name, d));
     // a queue that does not survive a restart still keeps its backlog out of memory
     const log = stored ? this.store!.queueLog(this.name, name) : this.store?.pagingLog();
-    const options = { durable: d.durable, autoDelete: d.autoDelete, owner: d.exclusive ? d.owner : undefined, args: d.args };
-    const q = queueTypeOf(d.args) === 'stream' ? new StreamQueue(this.name, name, options, this, log) : new Queue(this.name, name, options, this, log);
+    const owner = d.exclusive ? d.owner : undefined;
+    const options = { durable: d.durable, autoDelete: d.autoDelete, owner, args: d.args };
+    const type = queueTypeOf(d.args);
+    const Type = type === 'stream' ? StreamQueue : type === 'quorum' ? QuorumQueue : Queue;
+    const q = new Type(this.name, name, options, this, log);
     this.queues.set(name, q);
-    if (stored && save) this.store!.putDefinition(queueDefinition(this.name, name, d));
+    if (owner !== undefined) {
+      let mine = this.owned.get(owner);
+      if (!mine) this.owned.set(owner, (mine = new Set()));
+      mine.add(q);
+    }
+    announce('queue', this.context, 'created', this.name, q);
     return q;
   }
 
@@ -272,47 +308,49 @@ export class VirtualHost implements QueueHost {
     return q;
   }
 
+  /** queue.delete: the ready messages it held, or RabbitMQ's 406 when if-empty/if-unused forbid it. */
   deleteQueue(name: string, owner: object, ifUnused: boolean, ifEmpty: boolean): number {
     const q = this.queues.get(name);
     if (!q) return 0;
     this.assertAccess(q, owner);
-    // a stream goes whatever it holds, and reports nothing
-    if (q.isStream) {
-      this.removeQueue(q);
-      return 0;
-    }
-    if (ifEmpty && q.messageCount > 0) throw preconditionFailed(`${this.describe('queue', name)} not empty`);
-    if (ifUnused && q.consumerCount > 0) throw preconditionFailed(`${this.describe('queue', name)} in use`);
-    const count = q.messageCount;
+    const count = q.deletion(ifUnused, ifEmpty);
+    if (typeof count === 'string') throw preconditionFailed(`${this.describe('queue', name)} ${count}`);
     this.removeQueue(q);
     return count;
   }
 
   private removeQueue(q: Queue): void {
     if (q.deleted) return;
+    if (this.stored(q)) this.store!.deleteDefinition('queue', this.name, q.name);
     q.deleted = true;
     this.queues.delete(q.name);
-    if (this.stored(q)) this.store!.deleteDefinition('queue', this.name, q.name);
+    if (q.options.owner !== undefined) {
+      const mine = this.owned.get(q.options.owner);
+      mine?.delete(q);
+      if (mine?.size === 0) this.owned.delete(q.options.owner);
+    }
     for (const b of [...q.bindings]) this.dropBinding(b);
     for (const c of [...q.consumers]) c.queueDeleted(q);
     q.purge();
     q.dispose();
+    announce('queue', this.context, 'deleted', this.name, q);
   }
 
   // ---- policies ----
 
   /** Adds or replaces a policy; it applies at once to the queues and exchanges it matches. Throws RabbitMQ's complaint about an invalid one. */
   setPolicy(policy: Policy): void {
-    const error = policyDefinitionError(policy.definition);
-    if (error !== undefined) throw new Error(error);
-    this.policies.set(policy.name, policy);
+    const compiled = compilePolicy(policy);
+    if ('error' in compiled) throw new Error(compiled.error);
     this.store?.putDefinition(policyDefinition(this.name, policy));
+    this.policies.set(policy.name, compiled);
     this.applyPolicies();
   }
 
   clearPolicy(name: string): void {
-    if (!this.policies.delete(name)) return;
+    if (!this.policies.has(name)) return;
     this.store?.deleteDefinition('policy', this.name, name);
+    this.policies.delete(name);
     this.applyPolicies();
   }
 
@@ -340,15 +378,19 @@ export class VirtualHost implements QueueHost {
     if (dlxName === undefined) return;
     const dlx = this.exchanges.get(dlxName);
     if (!dlx) return;
-    const dead = deadLettered(m, q.name, reason, dlxName, q.limits.deadLetterRoutingKey, Date.now());
+    q.counters.deadLettered++;
+    const dead = deadLettered(m, q.name, reason, dlxName, q.limits.deadLetterRoutingKey, this.clock.now());
     const targets = new Set<Queue>();
     this.route(dlx, dead, targets);
     for (const target of targets) if (!wouldCycle(dead, target.name)) target.enqueue(dead);
   }
 
   /** Deletes the exclusive queues of a connection that has closed. */
-  connectionClosed(owner: object): void {
-    for (const q of [...this.queues.values()]) if (q.options.owner === owner) this.removeQueue(q);
+  ownerGone(owner: object): void {
+    const mine = this.owned.get(owner);
+    if (mine === undefined) return;
+    this.owned.delete(owner);
+    for (const q of mine) this.removeQueue(q);
   }
 
   // ---- bindings ----
@@ -359,10 +401,12 @@ export class VirtualHost implements QueueHost {
     }
     if (source.type === 'headers') validateHeadersBinding(args);
     const b: Binding = { source, destination, routingKey, args, id: bindingId(destination, routingKey, args) };
-    if (!source.bind(b)) return;
+    if (source.bindings.has(b.id)) return;
+    if (save && this.stored(source) && this.stored(destination)) this.store!.putDefinition(bindingDefinition(this.name, b));
+    source.bind(b);
     if (destination.kind === 'queue') destination.bindings.add(b);
     else destination.incoming.add(b);
-    if (save && this.stored(source) && this.stored(destination)) this.store!.putDefinition(bindingDefinition(this.name, b));
+    announce('binding', this.context, 'created', this.name, b);
   }
 
   /** Removes a binding if it exists; the queue's exclusivity only matters when there is one to remove. */
@@ -375,15 +419,65 @@ export class VirtualHost implements QueueHost {
 
   /** Removes a binding from both ends; an auto-delete source goes with its last binding. */
   private dropBinding(b: Binding): void {
+    if (this.stored(b.source) && this.stored(b.destination)) this.store!.deleteDefinition('binding', this.name, bindingDefinition(this.name, b).key);
     b.source.unbind(b.id);
     if (b.destination.kind === 'queue') b.destination.bindings.delete(b);
     else b.destination.incoming.delete(b);
-    if (this.stored(b.source) && this.stored(b.destination)) this.store!.deleteDefinition('binding', this.name, bindingDefinition(this.name, b).key);
+    announce('binding', this.context, 'deleted', this.name, b);
     const src = b.source;
     if (src.options.autoDelete && src.bindings.size === 0 && this.exchanges.get(src.name) === src) this.removeExchange(src);
   }
 
-  // ---- routing ----
+  // ---- publishing and routing ----
+
+  /**
+   * Routes a message and offers it to every queue it reaches (or to the direct reply-to consumer its
+   * routing key names); what happened is left in `outcome`. `ttl` is its own expiration, already
+   * checked. An exchange that no longer exists (a transaction committed after its deletion) routes
+   * nowhere.
+   */
+  publish(message: Message, ttl: number | undefined, mandatory: boolean, outcome: PublishOutcome): void {
+    outcome.clear();
+    outcome.message = message;
+    const counters = this.counters;
+    counters.published++;
+    counters.publishedBytes += message.body.length;
+    if (message.exchange === '' && message.routingKey.startsWith(REPLY_TO_PREFIX)) {
+      const target = this.replyTargets.get(message.routingKey);
+      if (target) {
+        outcome.replied = true;
+        counters.routed++;
+        target.deliverReply(message);
+        return;
+      }
+    }
+    const exchange = this.exchanges.get(message.exchange);
+    const queues = outcome.queues;
+    let delivered = message;
+    if (exchange) {
+      exchange.counters.published++;
+      this.route(exchange, message, queues);
+      // sender-selected distribution: CC and BCC headers name more routing keys; BCC is not delivered
+      const extra = senderSelected(message);
+      if (extra) {
+        for (const key of extra.keys) this.route(exchange, message, queues, key);
+        if (extra.bcc) delivered = withoutBcc(message);
+      }
+    }
+    if (queues.size === 0) {
+      if (mandatory) counters.unroutableReturned++;
+      else counters.unroutableDropped++;
+      return;
+    }
+    counters.routed++;
+    if (exchange) exchange.counters.routed++;
+    for (const q of queues) {
+      const flags = q.enqueue(delivered, ttl);
+      outcome.flags |= flags;
+      if ((flags & Enqueued.Stored) !== 0) outcome.logs.push(q.log!);
+      if (q.overloaded) outcome.overloaded.push(q);
+    }
+  }
 
   /**
    * The queues a message published to `exchange` reaches: bindings followed through exchanges (each
@@ -416,11 +510,4 @@ export class VirtualHost implements QueueHost {
       if (ae && !visited.has(ae)) this.routeInto(ae, message, routingKey, queues, visited);
     }
   }
-}
-
-
-/** What the broker asks before a client touches a resource; the server answers for the connection's user. */
-export interface Access {
-  /** Throws RabbitMQ's 403 when the user lacks `permission` on the exchange or queue. */
-  check(kind: 'exchange' | 'queue', name: string, permission: 'configure' | 'write' | 'read'): void;
 }

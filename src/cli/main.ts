@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { Server } from '../server/server.js';
 import { openBroker } from '../index.js';
-import { BufferedLogger } from '../server/logger.js';
+import { BufferedLogger } from '../broker/logger.js';
 import { WARREN_VERSION } from '../server/config.js';
 
 const HELP = `warren ${WARREN_VERSION}: an AMQP 0-9-1 broker that behaves like RabbitMQ
@@ -36,8 +36,8 @@ async function main(): Promise<void> {
   // listen first: loading pino takes longer than everything else at start-up
   const early = new BufferedLogger();
   const dataDir = values['data-dir']!;
-  const { broker, recoveryMs } = openBroker(dataDir, early);
-  const server = new Server({ logger: early, broker, dataDir });
+  const { broker, recoveryMs } = openBroker({ dataDir, logger: early });
+  const server = new Server({ logger: early, broker });
   const bound = await server.listen(port, values.host!);
   const { default: pino } = await import('pino');
   const logger = pino({ level: values['log-level'], base: { pid: process.pid } });

@@ -1,13 +1,21 @@
-// One AMQP channel: its open/close life, content assembly (method, header, body frames) and the
-// dispatch of its methods.
+// One AMQP channel: the channel class (open, close, flow), content assembly (method, header, body
+// frames), dispatch of the other classes' methods to their handler files, and the writing of
+// deliveries. What the methods mean is decided by the channel's broker Session.
+import { BrokerError } from '../broker/errors.js';
+import type { Message } from '../broker/message.js';
+import { PublishOutcome } from '../broker/publishing.js';
+import type { Session, SessionOutput } from '../broker/session.js';
 import { DecodeError } from '../protocol/codec.js';
-import { decodeAck, decodePublish } from '../protocol/fast-path.js';
-import { CONTENT_HEADER_PREFIX_SIZE, contentBodySize, methodKey } from '../protocol/frames.js';
+import { cannotDecodeDetail } from '../protocol/erlang-format.js';
+import { decodeAck, decodePublish, writeDeliver } from '../protocol/fast-path.js';
+import { CONTENT_HEADER_PREFIX_SIZE, contentBodySize, methodKey, writeBody, writeMethod, writeRawFrame } from '../protocol/frames.js';
 import {
   ACCESS_REQUEST,
   ACCESS_REQUEST_OK,
   BASIC_ACK,
+  BASIC_CANCEL,
   BASIC_PUBLISH,
+  BASIC_RETURN,
   CHANNEL_CLOSE,
   CHANNEL_CLOSE_OK,
   CHANNEL_FLOW,
@@ -22,13 +30,16 @@ import {
   ReplyCode,
   type BasicPublish,
   type Method,
+  type MethodArgs,
   type MethodInfo,
 } from '../protocol/generated/spec.js';
-import type { Connection } from './connection.js';
-import { cannotDecodeDetail } from './erlang-format.js';
-import { BrokerError } from '../broker/errors.js';
+import type { AmqpChannel, ConnectionPort, ContentMethod, PublishMode } from './channel-context.js';
 import { AmqpError, UnknownMethod, amqpError, decodeMethodStrict, frameError, unexpectedNonMethod, wireReplyText } from './errors.js';
-import { Messaging } from './messaging.js';
+import { basicMethod, publish, settle } from './methods/basic.js';
+import { confirmMethod } from './methods/confirm.js';
+import { exchangeMethod } from './methods/exchange.js';
+import { queueMethod } from './methods/queue.js';
+import { txMethod } from './methods/tx.js';
 
 const enum State {
   Open,
@@ -43,7 +54,16 @@ const enum Content {
   Body,
 }
 
-export class Channel {
+/** The handler file of each class a channel carries (channel methods are handled here). */
+const HANDLERS: ReadonlyMap<number, (ch: AmqpChannel, method: Method) => void> = new Map([
+  [ClassId.EXCHANGE, exchangeMethod],
+  [ClassId.QUEUE, queueMethod],
+  [ClassId.BASIC, basicMethod],
+  [ClassId.CONFIRM, confirmMethod],
+  [ClassId.TX, txMethod],
+]);
+
+export class Channel implements AmqpChannel, SessionOutput {
   private state = State.Open;
   private content = Content.None;
   private publishArgs: BasicPublish | undefined;
@@ -52,13 +72,16 @@ export class Channel {
   private bodySize = 0;
   private bodyParts: Buffer[] = [];
   private bodyReceived = 0;
-  private readonly messaging: Messaging;
+  readonly session: Session;
+  readonly outcome = new PublishOutcome();
+  mode: PublishMode | undefined;
 
   constructor(
-    readonly connection: Connection,
+    readonly connection: ConnectionPort,
     readonly id: number,
+    openSession: (output: SessionOutput) => Session,
   ) {
-    this.messaging = new Messaging(connection, id);
+    this.session = openSession(this);
   }
 
   open(): void {
@@ -98,7 +121,12 @@ export class Channel {
     }
     if (key === BASIC_ACK) {
       const ack = decodeFast(payload, decodeAck);
-      return this.guard(key, () => this.messaging.settle(ack.deliveryTag, ack.multiple, 'ack'));
+      try {
+        settle(this, ack.deliveryTag, ack.multiple, 'ack');
+      } catch (err) {
+        throw protocolError(err, key);
+      }
+      return;
     }
     const method = decodeMethodStrict(payload);
     if (info.content) throw unimplemented(key); // content methods only the server sends
@@ -117,7 +145,7 @@ export class Channel {
     }
     this.contentHeader = payload;
     this.bodySize = contentBodySize(payload);
-    const max = this.connection.ctx.config.maxMessageSize;
+    const max = this.connection.maxMessageSize;
     if (this.bodySize > max) {
       // checked on the header rather than after the body, so a huge body is never buffered
       throw amqpError(ReplyCode.PRECONDITION_FAILED, `message size ${this.bodySize} is larger than configured max size ${max}`, this.contentKey);
@@ -152,7 +180,11 @@ export class Channel {
     this.publishArgs = undefined;
     this.contentHeader = undefined;
     this.bodyParts = [];
-    this.guard(BASIC_PUBLISH, () => this.messaging.publish(args, header, body));
+    try {
+      publish(this, args, header, body);
+    } catch (err) {
+      throw protocolError(err, BASIC_PUBLISH);
+    }
     this.connection.publishing();
   }
 
@@ -176,24 +208,60 @@ export class Channel {
       case ACCESS_REQUEST:
         this.connection.send(this.id, ACCESS_REQUEST_OK, { ticket: 1 });
         return;
-      default:
-        this.guard(method.id, () => this.messaging.handle(method));
+    }
+    const handler = HANDLERS.get(info.classId);
+    if (handler === undefined) throw unimplemented(method.id);
+    try {
+      handler(this, method);
+    } catch (err) {
+      throw protocolError(err, method.id);
     }
   }
 
-  /** Runs a broker operation, turning its errors into protocol errors that name the method. */
-  private guard(key: number, run: () => void): void {
-    try {
-      run();
-    } catch (err) {
-      // a crash names no method
-      if (err instanceof BrokerError) throw new AmqpError(err.code, err.text, err.code === ReplyCode.INTERNAL_ERROR ? 0 : key);
-      throw err;
-    }
+  // ---- output ----
+
+  reply<K extends Method['id']>(id: K, args: Partial<MethodArgs<K>>): void {
+    this.connection.send(this.id, id, args);
   }
+
+  get writable(): boolean {
+    return this.connection.writable;
+  }
+
+  /** A delivery to a consumer: basic.deliver, then the content as the publisher sent it. */
+  deliver(consumerTag: string, deliveryTag: number, redelivered: boolean, m: Message): void {
+    writeDeliver(this.connection.out, this.id, consumerTag, deliveryTag, redelivered, m.exchange, m.routingKey);
+    this.writeContent(m);
+  }
+
+  /** The queue went away: clients that understand it are told with basic.cancel. */
+  consumerCancelled(consumerTag: string): void {
+    if (this.connection.hasCapability('consumer_cancel_notify')) this.reply(BASIC_CANCEL, { consumerTag, nowait: true });
+  }
+
+  sendContent<K extends ContentMethod>(id: K, args: MethodArgs<K>, m: Message): void {
+    writeMethod(this.connection.out, this.id, id, args as Partial<MethodArgs<K>>);
+    this.writeContent(m);
+  }
+
+  returnUnroutable(outcome: PublishOutcome): void {
+    const m = outcome.message!;
+    this.sendContent(BASIC_RETURN, { replyCode: ReplyCode.NO_ROUTE, replyText: 'NO_ROUTE', exchange: m.exchange, routingKey: m.routingKey }, m);
+  }
+
+  /** The content header as the publisher sent it, then the body in frames. */
+  private writeContent(m: Message): void {
+    const out = this.connection.out;
+    writeRawFrame(out, FRAME_HEADER, this.id, m.header);
+    writeBody(out, this.id, m.body, this.connection.frameMax);
+    this.connection.scheduleFlush();
+  }
+
+  // ---- closing ----
 
   /** Sends channel.close for a soft error; the id stays taken until the client's close-ok. */
   closeWithError(err: AmqpError): void {
+    if (this.state === State.Closing) return;
     this.connection.logger.debug({ channel: this.id, code: err.code, text: err.text }, 'closing channel on error');
     this.release();
     this.state = State.Closing;
@@ -208,7 +276,8 @@ export class Channel {
 
   /** RabbitMQ's consumer_timeout: a delivery left unacknowledged too long closes the channel. */
   checkAckTimeout(now: number, timeoutMs: number): void {
-    if (this.state !== State.Open || !this.messaging.ackOverdue(now, timeoutMs)) return;
+    const oldest = this.session.oldestUnacked;
+    if (this.state !== State.Open || oldest === undefined || now - oldest <= timeoutMs) return;
     this.closeWithError(
       amqpError(
         ReplyCode.PRECONDITION_FAILED,
@@ -219,7 +288,7 @@ export class Channel {
 
   /** The socket drained: consumers that waited for it may receive again. */
   resumeDeliveries(): void {
-    if (this.state === State.Open) this.messaging.dispatchAll();
+    if (this.state === State.Open) this.session.dispatchAll();
   }
 
   /** Gives back what the channel holds in the broker: consumers go, unacked messages are requeued. */
@@ -227,8 +296,15 @@ export class Channel {
     this.publishArgs = undefined;
     this.contentHeader = undefined;
     this.bodyParts = [];
-    this.messaging.release();
+    this.mode?.release();
+    this.session.release();
   }
+}
+
+/** A broker refusal becomes a protocol error naming the method; a crash names no method. */
+function protocolError(err: unknown, key: number): unknown {
+  if (err instanceof BrokerError) return new AmqpError(err.code, err.text, err.code === ReplyCode.INTERNAL_ERROR ? 0 : key);
+  return err;
 }
 
 /** Runs a hand-written decoder, failing as RabbitMQ does on arguments it cannot decode. */
@@ -252,4 +328,3 @@ function unimplemented(key: number): AmqpError {
 function unexpectedFrame(detail: string, key: number): AmqpError {
   return amqpError(ReplyCode.UNEXPECTED_FRAME, detail, key);
 }
-

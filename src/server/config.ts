@@ -1,7 +1,9 @@
 // What a Warren server announces and negotiates. Defaults are RabbitMQ's.
+import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
+import { DEFAULT_ALARM_LIMITS, type AlarmLimits } from '../broker/alarms.js';
 
-export interface ServerConfig {
+export interface ServerConfig extends AlarmLimits {
   /** The product name clients see; clients and their test suites check for "RabbitMQ". */
   product: string;
   /** The RabbitMQ version whose behaviour Warren follows, announced as `version`. */
@@ -17,14 +19,10 @@ export interface ServerConfig {
   maxMessageSize: number;
   /** A channel whose oldest delivery stays unacknowledged longer is closed (RabbitMQ's consumer_timeout), ms. */
   consumerTimeoutMs: number;
-  /** RSS above this blocks publishers: a fraction of the machine's memory (≤ 1) or bytes (> 1). */
-  memoryHighWatermark: number;
-  /** Free disk space under the data directory below this (bytes) blocks publishers. */
-  diskFreeLimit: number;
-  alarmCheckIntervalMs: number;
 }
 
-export const WARREN_VERSION = '0.1.0';
+/** Warren's own version, as package.json gives it (two levels up from both src/server and dist/server). */
+export const WARREN_VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
 export function defaultConfig(): ServerConfig {
   return {
@@ -37,8 +35,6 @@ export function defaultConfig(): ServerConfig {
     handshakeTimeoutMs: 10000,
     maxMessageSize: 134217728,
     consumerTimeoutMs: 1800000,
-    memoryHighWatermark: 0.4,
-    diskFreeLimit: 50_000_000,
-    alarmCheckIntervalMs: 1000,
+    ...DEFAULT_ALARM_LIMITS,
   };
 }

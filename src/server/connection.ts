@@ -1,13 +1,15 @@
 // One AMQP connection: the protocol header, the handshake (start, tune, open), heartbeats, the
 // channels, and closing, all as RabbitMQ does them.
 import type { Socket } from 'node:net';
-import type { Logger } from './logger.js';
+import type { Logger } from '../broker/logger.js';
 import type { Broker } from '../broker/broker.js';
+import type { Alarm } from '../broker/alarms.js';
+import type { Clock, Timer } from '../broker/clock.js';
+import { MessageCounters, announce, observed } from '../broker/observation.js';
 import type { VirtualHost } from '../broker/virtual-host.js';
 import type { FlowListener, Queue } from '../broker/queue.js';
 import { MECHANISMS, isMechanism, parseResponse } from '../auth/sasl.js';
-import type { User, UserStore } from '../auth/users.js';
-import type { PermissionStore } from '../auth/permissions.js';
+import type { User } from '../auth/users.js';
 import { Writer } from '../protocol/codec.js';
 import type { FieldTable } from '../protocol/field-table.js';
 import { FRAME_OVERHEAD, FrameError, FrameParser, methodKey, heartbeatFrame, writeMethod, type FrameSink } from '../protocol/frames.js';
@@ -36,10 +38,9 @@ import {
   type MethodArgs,
 } from '../protocol/generated/spec.js';
 import { Channel } from './channel.js';
-import type { Messaging } from './messaging.js';
-import type { Alarm } from './alarms.js';
+import type { ConfirmWriter, ConnectionPort } from './channel-context.js';
 import type { ServerConfig } from './config.js';
-import { frameErrorDetail } from './erlang-format.js';
+import { frameErrorDetail } from '../protocol/erlang-format.js';
 import {
   AmqpError,
   UnknownMethod,
@@ -54,14 +55,10 @@ import {
 
 export interface ConnectionContext {
   readonly broker: Broker;
-  readonly users: UserStore;
-  readonly permissions: PermissionStore;
   readonly config: ServerConfig;
   readonly logger: Logger;
   readonly serverProperties: FieldTable;
   connectionClosed(connection: Connection): void;
-  /** Memory and disk alarms in force: a connection that publishes meanwhile is blocked. */
-  readonly activeAlarms: ReadonlySet<Alarm>;
 }
 
 const enum State {
@@ -91,16 +88,23 @@ const HEARTBEAT_FRAME = heartbeatFrame();
 
 let nextConnectionId = 1;
 
-export class Connection implements FrameSink, FlowListener {
+export class Connection implements FrameSink, FlowListener, ConnectionPort {
   readonly id = nextConnectionId++;
   readonly out = new Writer();
   readonly logger: Logger;
+  readonly broker: Broker;
+  private readonly clock: Clock;
+  /** Message counters of the channels that have closed (open channels keep their own). */
+  private readonly closedChannels = new MessageCounters();
+  /** Octets received and sent on the socket (RabbitMQ's recv_oct and send_oct). */
+  bytesIn = 0;
+  bytesOut = 0;
   private state = State.Header;
   private header: Buffer | null = null;
   private readonly parser: FrameParser;
   private flushScheduled = false;
   private readonly flushNow = () => this.flush();
-  private readonly pendingConfirms: Messaging[] = [];
+  private readonly pendingConfirms: ConfirmWriter[] = [];
   private outputBlocked = false;
 
   channelMax = 0;
@@ -115,9 +119,11 @@ export class Connection implements FrameSink, FlowListener {
   /** Blocked by a resource alarm after publishing. */
   private blocked = false;
 
-  private handshakeTimer: NodeJS.Timeout | undefined;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
-  private closeTimer: NodeJS.Timeout | undefined;
+  private handshakeTimer: Timer | undefined;
+  private heartbeatTimer: Timer | undefined;
+  private closeTimer: Timer | undefined;
+  /** Channels, consumers and exclusive queues have been given back (once, whichever way the connection ends). */
+  private released = false;
   private receivedSinceBeat = false;
   private sentSinceBeat = false;
   private heartbeatTicks = 0;
@@ -128,20 +134,39 @@ export class Connection implements FrameSink, FlowListener {
     readonly socket: Socket,
   ) {
     this.logger = ctx.logger.child({ connection: this.id, peer: `${socket.remoteAddress}:${socket.remotePort}` });
+    this.broker = ctx.broker;
+    this.clock = ctx.broker.clock;
     this.parser = new FrameParser(this, FRAME_MIN_SIZE);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.logger.debug({ err }, 'socket error'));
     socket.on('close', () => this.onSocketClosed());
     socket.on('drain', () => this.onDrain());
-    this.handshakeTimer = setTimeout(() => this.onHandshakeTimeout(), ctx.config.handshakeTimeoutMs);
-    this.handshakeTimer.unref();
+    this.handshakeTimer = this.clock.after(ctx.config.handshakeTimeoutMs, () => this.onHandshakeTimeout());
+    announce('connection', this.broker, 'created', '', this);
+  }
+
+  get maxMessageSize(): number {
+    return this.ctx.config.maxMessageSize;
+  }
+
+  /** The message counters of all the connection's channels, open and closed. */
+  get counters(): MessageCounters {
+    const total = new MessageCounters();
+    total.add(this.closedChannels);
+    for (const channel of this.channels.values()) total.add(channel.session.counters);
+    return total;
+  }
+
+  get channelCount(): number {
+    return this.channels.size;
   }
 
   // ---- input ----
 
   private onData(chunk: Buffer): void {
     this.receivedSinceBeat = true;
+    this.bytesIn += chunk.length;
     if (this.state === State.Header) {
       chunk = this.readProtocolHeader(chunk);
       if (chunk.length === 0) return;
@@ -181,6 +206,7 @@ export class Connection implements FrameSink, FlowListener {
   }
 
   onFrame(type: number, channel: number, payload: Buffer): void {
+    if (observed.frame.hasSubscribers) observed.frame.publish({ broker: this.broker, connection: this.id, channel, direction: 'in', type, payload });
     if (this.state >= State.Closing) return this.onFrameWhileClosing(type, channel, payload);
     try {
       if (this.state !== State.Running) this.onHandshakeFrame(type, channel, payload);
@@ -242,7 +268,7 @@ export class Connection implements FrameSink, FlowListener {
         // RabbitMQ answers and then waits for the client to hang up
         this.send(0, CONNECTION_CLOSE_OK, {});
         this.enterClosed();
-        this.closeTimer = setTimeout(() => this.destroy(), CLOSING_TIMEOUT_MS);
+        this.closeTimer = this.clock.after(CLOSING_TIMEOUT_MS, () => this.destroy());
         return;
       case CONNECTION_UPDATE_SECRET:
         this.send(0, CONNECTION_UPDATE_SECRET_OK, {});
@@ -261,7 +287,7 @@ export class Connection implements FrameSink, FlowListener {
     if (!credentials) {
       throw amqpError(ReplyCode.ACCESS_REFUSED, `malformed ${args.mechanism} response`, CONNECTION_START_OK);
     }
-    const user = this.ctx.users.authenticate(credentials.username, credentials.password);
+    const user = this.broker.users.authenticate(credentials.username, credentials.password);
     if (!user) return this.refuseLogin(args.mechanism, credentials.username);
     this.user = user;
     this.state = State.Tune;
@@ -303,16 +329,16 @@ export class Connection implements FrameSink, FlowListener {
   }
 
   private onOpen(args: MethodArgs<typeof CONNECTION_OPEN>): void {
-    const vhost = this.ctx.broker.vhost(args.virtualHost);
+    const vhost = this.broker.vhost(args.virtualHost);
     if (!vhost) {
       throw amqpError(ReplyCode.NOT_ALLOWED, `vhost ${args.virtualHost} not found`, CONNECTION_OPEN);
     }
-    if (!this.ctx.permissions.hasVhostAccess(this.user!.name, vhost.name)) {
+    if (!this.broker.permissions.hasVhostAccess(this.user!.name, vhost.name)) {
       throw amqpError(ReplyCode.NOT_ALLOWED, `access to vhost '${vhost.name}' refused for user '${this.user!.name}'`, CONNECTION_OPEN);
     }
     this.vhost = vhost;
     this.state = State.Running;
-    clearTimeout(this.handshakeTimer);
+    this.clock.cancel(this.handshakeTimer);
     this.handshakeTimer = undefined;
     this.send(0, CONNECTION_OPEN_OK, { knownHosts: '' });
     this.logger.info({ user: this.user?.name, vhost: vhost.name }, 'connection opened');
@@ -332,8 +358,10 @@ export class Connection implements FrameSink, FlowListener {
     if (type !== FRAME_METHOD) throw unexpectedNonMethod();
     const method = decodeMethodStrict(payload);
     if (method.id !== CHANNEL_OPEN) throw amqpError(ReplyCode.CHANNEL_ERROR, `expected 'channel.open'`, method.id);
-    const opened = new Channel(this, id);
+    const vhost = this.vhost!;
+    const opened = new Channel(this, id, (output) => this.broker.openSession(vhost, this.user!.name, this, output));
     this.channels.set(id, opened);
+    announce('channel', this.broker, 'created', vhost.name, opened);
     opened.open();
   }
 
@@ -378,7 +406,7 @@ export class Connection implements FrameSink, FlowListener {
    * from it until the alarms clear, and a client that understands it is told with connection.blocked.
    */
   publishing(): void {
-    const alarms = this.ctx.activeAlarms;
+    const alarms = this.broker.activeAlarms;
     if (alarms.size === 0 || this.blocked) return;
     this.blocked = true;
     this.socket.pause();
@@ -413,7 +441,11 @@ export class Connection implements FrameSink, FlowListener {
 
   /** A channel that has finished closing gives its id back. */
   channelClosed(id: number): void {
+    const channel = this.channels.get(id);
+    if (channel === undefined) return;
     this.channels.delete(id);
+    this.closedChannels.add(channel.session.counters);
+    announce('channel', this.broker, 'deleted', this.vhost?.name ?? '', channel);
   }
 
   hasCapability(name: string): boolean {
@@ -480,13 +512,13 @@ export class Connection implements FrameSink, FlowListener {
 
   private closeSilently(): void {
     this.enterClosed();
-    this.closeTimer = setTimeout(() => this.destroy(), SILENT_CLOSE_DELAY_MS);
+    this.closeTimer = this.clock.after(SILENT_CLOSE_DELAY_MS, () => this.destroy());
   }
 
   private enterClosing(timeoutMs: number): void {
     this.releaseChannels();
     this.state = State.Closing;
-    this.closeTimer = setTimeout(() => this.destroy(), timeoutMs);
+    this.closeTimer = this.clock.after(timeoutMs, () => this.destroy());
   }
 
   private enterClosed(): void {
@@ -494,14 +526,21 @@ export class Connection implements FrameSink, FlowListener {
     this.state = State.Closed;
   }
 
+  /** Gives back everything the connection holds in the broker, the first time it is called. */
   private releaseChannels(): void {
+    this.clock.cancel(this.closeTimer);
+    this.closeTimer = undefined;
+    if (this.released) return;
+    this.released = true;
     this.stopWaiting();
-    for (const channel of this.channels.values()) channel.release();
-    this.channels.clear();
-    this.vhost?.connectionClosed(this);
+    for (const id of [...this.channels.keys()]) {
+      this.channels.get(id)!.release();
+      this.channelClosed(id);
+    }
+    this.vhost?.ownerGone(this);
     this.stopHeartbeats();
-    clearTimeout(this.handshakeTimer);
-    clearTimeout(this.closeTimer);
+    this.clock.cancel(this.handshakeTimer);
+    this.handshakeTimer = undefined;
   }
 
   private onHandshakeTimeout(): void {
@@ -524,6 +563,7 @@ export class Connection implements FrameSink, FlowListener {
     this.enterClosed();
     this.parser.stop();
     this.ctx.connectionClosed(this);
+    announce('connection', this.broker, 'deleted', this.vhost?.name ?? '', this);
   }
 
   // ---- heartbeats ----
@@ -531,11 +571,11 @@ export class Connection implements FrameSink, FlowListener {
   /** One timer at half the interval: it sends when we were quiet, and checks the peer every other tick. */
   private startHeartbeats(): void {
     if (this.heartbeat === 0) return;
-    this.heartbeatTimer = setInterval(() => this.onHeartbeatTick(), (this.heartbeat * 1000) / 2);
+    this.heartbeatTimer = this.clock.every((this.heartbeat * 1000) / 2, () => this.onHeartbeatTick());
   }
 
   private stopHeartbeats(): void {
-    clearInterval(this.heartbeatTimer);
+    this.clock.cancel(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
   }
 
@@ -551,7 +591,10 @@ export class Connection implements FrameSink, FlowListener {
       }
     }
     // the heartbeat itself does not count as traffic: a quiet server beats every half interval
-    if (!this.sentSinceBeat && this.out.empty) this.socket.write(HEARTBEAT_FRAME);
+    if (!this.sentSinceBeat && this.out.empty) {
+      if (observed.frame.hasSubscribers) this.observeOutput([HEARTBEAT_FRAME]);
+      this.write(HEARTBEAT_FRAME);
+    }
     this.sentSinceBeat = false;
   }
 
@@ -563,8 +606,8 @@ export class Connection implements FrameSink, FlowListener {
   }
 
   /** A channel has confirms to send: they go out, coalesced, with the next flush. */
-  confirmsPending(messaging: Messaging): void {
-    this.pendingConfirms.push(messaging);
+  confirmsPending(writer: ConfirmWriter): void {
+    this.pendingConfirms.push(writer);
     this.scheduleFlush();
   }
 
@@ -586,13 +629,32 @@ export class Connection implements FrameSink, FlowListener {
     if (this.out.empty || this.socket.destroyed) return;
     const buffers = this.out.drain();
     this.sentSinceBeat = true;
-    if (buffers.length === 1) this.socket.write(buffers[0]);
+    if (observed.frame.hasSubscribers) this.observeOutput(buffers);
+    if (buffers.length === 1) this.write(buffers[0]);
     else {
       this.socket.cork();
-      for (const b of buffers) this.socket.write(b);
+      for (const b of buffers) this.write(b);
       this.socket.uncork();
     }
     if (this.outputBlocked) this.onDrain();
+  }
+
+  private write(b: Buffer): void {
+    this.bytesOut += b.length;
+    this.socket.write(b);
+  }
+
+  /**
+   * The frames of one flush (which always holds whole frames), published on the frame channel. Read
+   * back from the bytes written, so that listeners see exactly what went out.
+   */
+  private observeOutput(buffers: readonly Buffer[]): void {
+    const { broker, id } = this;
+    const parser = new FrameParser(
+      { onFrame: (type, channel, payload) => observed.frame.publish({ broker, connection: id, channel, direction: 'out', type, payload }) },
+      Infinity,
+    );
+    for (const b of buffers) parser.push(b);
   }
 
   get isRunning(): boolean {

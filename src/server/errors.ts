@@ -3,7 +3,7 @@
 import { DecodeError } from '../protocol/codec.js';
 import { decodeMethod, methodKey } from '../protocol/frames.js';
 import { FRAME_METHOD, HARD_ERRORS, METHODS, REPLY_NAMES, ReplyCode, type Method } from '../protocol/generated/spec.js';
-import { cannotDecodeDetail, frameErrorDetail } from './erlang-format.js';
+import { cannotDecodeDetail, frameErrorDetail } from '../protocol/erlang-format.js';
 
 export class AmqpError extends Error {
   constructor(

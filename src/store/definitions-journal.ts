@@ -1,27 +1,53 @@
 // Durable definitions as an append-only journal of checksummed JSON records, compacted at start-up
 // by writing the live set to a new file and renaming it over the old one: a crash at any moment
 // leaves one whole journal, with at most a torn last record (cut off when read).
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+//
+// A write that fails leaves the journal behind the definitions in memory: it is cut back to its last
+// whole record, says so once, and catches up by compacting when told to try again (or at close).
 import { dirname } from 'node:path';
-import type { Definition, DefinitionKind } from '../broker/store.js';
+import type { Logger } from '../broker/logger.js';
+import type { Definition, DefinitionKind, StoreFault } from '../broker/store.js';
+import { errorCode, writeAll, type FileSystem } from './fs.js';
+import type { SyncTarget } from './queue-log.js';
 import { recordHeader, scanRecords } from './records.js';
-import type { StoreLogger } from './queue-log.js';
 
 type Entry = { op: 'put'; d: Definition } | { op: 'delete'; kind: DefinitionKind; vhost: string; key: string };
 
 const idOf = (kind: string, vhost: string, key: string) => `${kind}\u0000${vhost}\u0000${key}`;
 
+/** What the journal needs of its store. */
+export interface JournalOwner {
+  readonly logger: Logger;
+  readonly fs: FileSystem;
+  written(fd: number, bytes: number, target: SyncTarget): void;
+  /** Closes `fd`, once no sync round needs it. */
+  closeFile(fd: number): void;
+  journalFailed(fault: StoreFault): void;
+}
+
 export class DefinitionsJournal {
   private readonly live = new Map<string, Definition>();
-  readonly fd: number;
+  private fd: number;
+  /** Bytes of whole records in the file. */
+  private size = 0;
+  /** The file lacks changes made since a write failed; a compaction brings it up to date. */
+  private behind = false;
+  private readonly fs: FileSystem;
+  private readonly target: SyncTarget;
 
+  /** Throws when the journal cannot be read or written at start-up (the broker cannot start on it). */
   constructor(
     private readonly path: string,
-    private readonly logger: StoreLogger,
+    private readonly owner: JournalOwner,
   ) {
+    this.fs = owner.fs;
+    this.target = { path, release: () => false, syncFailed: (err) => this.failed('fsync', err) };
     // compaction pays only when the journal holds more than the live set (or a torn tail)
-    const clean = existsSync(path) ? this.load() : true;
-    this.fd = clean ? openSync(path, 'a') : this.compact();
+    const clean = this.fs.existsSync(path) ? this.load() : true;
+    if (clean) {
+      this.fd = this.fs.openSync(path, 'a');
+      this.size = this.fs.fstatSize(this.fd);
+    } else this.fd = this.compact();
   }
 
   get definitions(): Definition[] {
@@ -30,14 +56,14 @@ export class DefinitionsJournal {
 
   /** Reads the journal; true when every record in it is live (nothing to compact). */
   private load(): boolean {
-    const data = readFileSync(this.path);
+    const data = this.fs.readFileSync(this.path);
     let records = 0;
     const end = scanRecords(data, (payload, offset) => {
       records++;
-      if (!payload) return this.logger.error({ file: this.path, offset }, 'corrupt definition record skipped');
+      if (!payload) return this.owner.logger.error({ file: this.path, offset }, 'corrupt definition record skipped');
       this.apply(JSON.parse(payload.toString('utf8')) as Entry);
     });
-    if (end < data.length) this.logger.warn({ file: this.path, at: end, cut: data.length - end }, 'torn definition record at the end cut off');
+    if (end < data.length) this.owner.logger.warn({ file: this.path, at: end, cut: data.length - end }, 'torn definition record at the end cut off');
     return end === data.length && records === this.live.size;
   }
 
@@ -50,17 +76,21 @@ export class DefinitionsJournal {
     } else this.live.delete(idOf(e.kind, e.vhost, e.key));
   }
 
-  /** Writes the live definitions to a new file, fsyncs it and renames it over the journal. */
+  /** Writes the live definitions to a new file, fsyncs it and renames it over the journal; returns its fd. */
   private compact(): number {
     const tmp = `${this.path}.tmp`;
-    const fd = openSync(tmp, 'w');
-    const chunks = this.definitions.map((d) => encode({ op: 'put', d }));
-    if (chunks.length > 0) writeSync(fd, Buffer.concat(chunks));
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, this.path);
-    syncDirectory(dirname(this.path));
-    return openSync(this.path, 'a');
+    const fd = this.fs.openSync(tmp, 'w');
+    let size = 0;
+    try {
+      size = writeAll(this.fs, fd, this.definitions.map((d) => encode({ op: 'put', d })));
+      this.fs.fsyncSync(fd);
+    } finally {
+      this.fs.closeSync(fd);
+    }
+    this.fs.renameSync(tmp, this.path);
+    syncDirectory(this.fs, dirname(this.path));
+    this.size = size;
+    return this.fs.openSync(this.path, 'a');
   }
 
   put(d: Definition): void {
@@ -74,11 +104,46 @@ export class DefinitionsJournal {
 
   private write(e: Entry): void {
     this.apply(e);
-    writeSync(this.fd, encode(e));
+    if (this.behind) return;
+    try {
+      const bytes = writeAll(this.fs, this.fd, [encode(e)]);
+      this.size += bytes;
+      this.owner.written(this.fd, bytes, this.target);
+    } catch (err) {
+      this.failed('write', err);
+      try {
+        this.fs.ftruncateSync(this.fd, this.size);
+      } catch {
+        // a torn record at the end is cut off when the journal is next read
+      }
+    }
+  }
+
+  private failed(op: string, err: unknown): void {
+    if (this.behind) return;
+    this.behind = true;
+    const fault = { op, path: this.path, code: errorCode(err) };
+    this.owner.logger.error(fault, `definitions journal ${op} failed: changes are kept in memory and written when the disk takes writes again`);
+    this.owner.journalFailed(fault);
+  }
+
+  /** Brings a journal that fell behind up to date by compacting it. */
+  retry(): void {
+    if (!this.behind) return;
+    try {
+      const fd = this.compact();
+      this.owner.closeFile(this.fd);
+      this.fd = fd;
+      this.behind = false;
+      this.owner.logger.info({ file: this.path }, 'definitions journal written again');
+    } catch (err) {
+      this.owner.logger.error({ file: this.path, code: errorCode(err) }, 'definitions journal still cannot be written');
+    }
   }
 
   close(): void {
-    closeSync(this.fd);
+    this.retry();
+    this.owner.closeFile(this.fd);
   }
 }
 
@@ -88,11 +153,11 @@ function encode(e: Entry): Buffer {
 }
 
 /** A rename is durable once its directory is fsync'd. */
-export function syncDirectory(dir: string): void {
-  const fd = openSync(dir, 'r');
+function syncDirectory(fs: FileSystem, dir: string): void {
+  const fd = fs.openSync(dir, 'r');
   try {
-    fsyncSync(fd);
+    fs.fsyncSync(fd);
   } finally {
-    closeSync(fd);
+    fs.closeSync(fd);
   }
 }

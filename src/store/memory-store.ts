@@ -15,10 +15,7 @@ class MemoryQueueLog implements QueueLog {
   /** Where unread entries start; entries before it were read or kept in memory by the queue. */
   private cursor = 0;
 
-  constructor(
-    readonly entries: Entry[],
-    private readonly counted: () => void,
-  ) {}
+  constructor(readonly entries: Entry[]) {}
 
   get unread(): number {
     let n = 0;
@@ -33,14 +30,12 @@ class MemoryQueueLog implements QueueLog {
   }
 
   append(message: Message, expiresAt: number, persistent: boolean): StoreRef {
-    this.counted();
     this.entries.push({ message, expiresAt, persistent, delivered: false, removed: false });
     if (this.cursor === this.entries.length - 1 && this.unread === 1) this.cursor++;
     return this.entries.length - 1;
   }
 
   appendUnread(message: Message, expiresAt: number, persistent: boolean): StoreRef {
-    this.counted();
     this.entries.push({ message, expiresAt, persistent, delivered: false, removed: false });
     return this.entries.length - 1;
   }
@@ -76,7 +71,6 @@ class MemoryQueueLog implements QueueLog {
 }
 
 export class MemoryStore implements MessageStore {
-  appended = 0;
   private readonly saved = new Map<string, Definition>();
   private readonly logs = new Map<string, Entry[]>();
   private readonly opened = new Set<string>();
@@ -101,11 +95,11 @@ export class MemoryStore implements MessageStore {
     this.opened.add(id);
     let entries = this.logs.get(id);
     if (!entries) this.logs.set(id, (entries = []));
-    return new MemoryQueueLog(entries, () => this.appended++);
+    return new MemoryQueueLog(entries);
   }
 
   pagingLog(): QueueLog {
-    return new MemoryQueueLog([], () => this.appended++);
+    return new MemoryQueueLog([]);
   }
 
   dropUnopenedLogs(): void {
@@ -113,6 +107,11 @@ export class MemoryStore implements MessageStore {
   }
 
   writePending(): void {}
+
+  /** Memory never fails. */
+  listen(): void {}
+
+  retryFailed(): void {}
 
   afterSync(listener: SyncListener): void {
     if (this.waiting.length === 0) setImmediate(() => this.syncRound());
@@ -122,7 +121,7 @@ export class MemoryStore implements MessageStore {
   private syncRound(): void {
     const listeners = this.waiting;
     this.waiting = [];
-    for (const l of listeners) l.synced();
+    for (const l of listeners) l.synced(undefined);
   }
 
   /** A restart: what was removed stays removed, transient messages are gone, the rest is unread again. */

@@ -1,35 +1,45 @@
 // One durable queue's log on disk: numbered segment files of message records, each with a side file
 // of delivered/removed marks. A segment whose messages are all removed is deleted. The queue reads
 // back, in order, the messages it did not keep in memory (and, after a restart, everything).
-import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, readdirSync, readFileSync, rmSync, writeSync, writevSync } from 'node:fs';
+//
+// When a write, an fsync or a read fails, the log says so once (with the path), stops writing and
+// keeps in memory, in order, what it should have written; the segment it was writing is closed for
+// good (at most a torn tail that recovery cuts off). Told to try again, it starts a new segment with
+// what it kept. A log whose files could not be read at start-up stays off its directory until the
+// next start, so nothing on disk is lost or overwritten.
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import type { Logger } from '../broker/logger.js';
 import { Message } from '../broker/message.js';
-import type { LoggedMessage, QueueLog, StoreRef } from '../broker/store.js';
+import { NOT_STORED, type LoggedMessage, type QueueLog, type StoreFault, type StoreRef } from '../broker/store.js';
+import { errorCode, writeAll, type FileSystem } from './fs.js';
 import { RECORD_HEADER_SIZE, recordHeader, scanRecords } from './records.js';
 
-export interface StoreLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
+/** A file the next fsync round must sync: what to do after, and whom to tell when the fsync fails. */
+export interface SyncTarget {
+  readonly path: string;
+  /** Whether the file is done with (the round closes it) or stays open for more writes. */
+  release(): boolean;
+  syncFailed(err: unknown): void;
 }
 
-/** What a log needs of its store: to hear that it has writes pending, and which files to fsync. */
+/** What a log needs of its store. */
 export interface LogOwner {
-  readonly logger: StoreLogger;
+  readonly logger: Logger;
+  readonly fs: FileSystem;
   readonly segmentSize: number;
-  /** Messages appended to any log (see MessageStore.appended). */
-  appended: number;
   logDirty(log: FileQueueLog): void;
-  /**
-   * `fd` was written: the next sync round fsyncs it, then calls `release`, which says whether the
-   * file is done with (the round closes it) or stays open for more writes.
-   */
-  written(fd: number, release: () => boolean): void;
+  /** `fd` was written (`bytes` of it): the next sync round fsyncs it. */
+  written(fd: number, bytes: number, target: SyncTarget): void;
   /** Closes `fd`, once no sync round needs it. */
   closeFile(fd: number): void;
   /** The log's queue was deleted and its files are gone. */
   logDestroyed(log: FileQueueLog): void;
+  /** The log stopped storing; `resumable` false: not before the next start. */
+  logFailed(log: FileQueueLog, fault: StoreFault, resumable: boolean): void;
+  logResumed(log: FileQueueLog): void;
+  /** Reading back failed: the log reads nothing until `retryRead()`. */
+  readFailed(log: FileQueueLog, fault: StoreFault): void;
 }
 
 const enum State {
@@ -41,7 +51,7 @@ const enum State {
 const enum Mark {
   Delivered = 1,
   Removed = 2,
-  /** Removed, for every index from..to-1 (a purge). */
+  /** Removed, for every index from..to-1 (a purge, or records a failed write did not store). */
   RemovedRange = 3,
 }
 
@@ -52,16 +62,34 @@ const PREFIX_FIXED = 1 + 8 + 1 + 1 + 4;
 const INDEX_SPAN = 2 ** 32;
 const READ_CHUNK = 1 << 20;
 
+/** A message appended unread but not written yet: what a failed write leaves to be kept in memory. */
+interface PendingUnread {
+  readonly index: number;
+  readonly message: Message;
+  readonly expiresAt: number;
+  readonly persistent: boolean;
+}
+
+/** A message the log keeps in memory because it could not write it. */
+type Stranded = Omit<PendingUnread, 'index'>;
+
 class Segment {
   /** Records written (whole or not: a corrupt one still takes its index). */
   count = 0;
   live = 0;
   /** Bytes in the file, pending writes included. */
   size = 0;
+  /** Bytes known to be in the file (written without error). */
+  flushed = 0;
+  /** Index of the first record not yet written. */
+  flushedCount = 0;
+  /** No more appends: a write or fsync to it failed. */
+  sealed = false;
   states = new Uint8Array(1024);
   segFd = -1;
   ackFd = -1;
   readonly pending: Buffer[] = [];
+  readonly pendingUnread: PendingUnread[] = [];
   marks: number[] = [];
 
   constructor(
@@ -91,6 +119,7 @@ class Segment {
 
 export class FileQueueLog implements QueueLog {
   private readonly segments: Segment[] = [];
+  /** Unread messages, in the files and kept in memory (`stranded`). */
   unread = 0;
   unreadBytes = 0;
   /** The next unread record: its segment (by position in `segments`), byte offset and index. */
@@ -100,6 +129,15 @@ export class FileQueueLog implements QueueLog {
   private dirty = false;
   /** Whether the directory exists yet: a new log makes it with its first write. */
   private created: boolean;
+  /** Why the log stores nothing now; undefined when it works. */
+  private failure: StoreFault | undefined;
+  /** The failure came at start-up: the directory is left alone until the next start. */
+  private offline = false;
+  /** A read failed: nothing is read back until the store says to try again. */
+  private readBlocked = false;
+  /** Unread messages the log could not write, after those in its files. */
+  private readonly stranded: Stranded[] = [];
+  private readonly fs: FileSystem;
 
   /** `recover`: read what the directory holds; otherwise the log starts empty and touches no file until written. */
   constructor(
@@ -107,28 +145,45 @@ export class FileQueueLog implements QueueLog {
     private readonly owner: LogOwner,
     recover = true,
   ) {
+    this.fs = owner.fs;
     this.created = recover;
-    if (recover) {
-      mkdirSync(dir, { recursive: true });
-      this.recover();
-    }
+    if (recover) this.recover();
+  }
+
+  /** Whether the log stores what it is given now. */
+  get failed(): boolean {
+    return this.failure !== undefined;
+  }
+
+  private get fileUnread(): number {
+    return this.unread - this.stranded.length;
   }
 
   // ---- recovery ----
 
   /** Reads every segment: its marks, then its records, cutting off a torn tail. All live records become unread. */
   private recover(): void {
-    const ids = readdirSync(this.dir)
-      .filter((f) => f.endsWith('.seg'))
-      .map((f) => Number(f.slice(0, -4)))
-      .filter(Number.isInteger)
-      .sort((a, b) => a - b);
-    for (const id of ids) {
-      const s = new Segment(id, this.dir);
-      this.readMarks(s);
-      this.readRecords(s);
-      if (s.live === 0) this.deleteFiles(s);
-      else this.segments.push(s);
+    try {
+      const ids = this.fs
+        .readdirSync(this.dir)
+        .filter((f) => f.endsWith('.seg'))
+        .map((f) => Number(f.slice(0, -4)))
+        .filter(Number.isInteger)
+        .sort((a, b) => a - b);
+      for (const id of ids) {
+        const s = new Segment(id, this.dir);
+        this.readMarks(s);
+        this.readRecords(s);
+        s.flushedCount = s.count;
+        if (s.live === 0) this.deleteFiles(s);
+        else this.segments.push(s);
+      }
+    } catch (err) {
+      this.segments.length = 0;
+      this.unread = 0;
+      this.unreadBytes = 0;
+      this.offline = true;
+      return this.fail('recover', (err as { path?: string }).path ?? this.dir, err);
     }
     this.cursorSegment = this.segments[0];
     this.cursorOffset = 0;
@@ -136,13 +191,10 @@ export class FileQueueLog implements QueueLog {
     if (this.unread > 0) this.owner.logger.info({ dir: this.dir, messages: this.unread, bytes: this.unreadBytes, segments: this.segments.length }, 'queue log recovered');
   }
 
+  /** A missing ack file is an empty one; any other failure to read it is an error (acked messages would come back). */
   private readMarks(s: Segment): void {
-    let data: Buffer;
-    try {
-      data = readFileSync(s.ackPath);
-    } catch {
-      return;
-    }
+    if (!this.fs.existsSync(s.ackPath)) return;
+    const data = this.fs.readFileSync(s.ackPath);
     const end = scanRecords(data, (payload, offset) => {
       if (!payload) return this.owner.logger.error({ file: s.ackPath, offset }, 'corrupt ack record skipped');
       for (let i = 0; i < payload.length; ) {
@@ -162,7 +214,7 @@ export class FileQueueLog implements QueueLog {
   }
 
   private readRecords(s: Segment): void {
-    const data = readFileSync(s.segPath);
+    const data = this.fs.readFileSync(s.segPath);
     const end = scanRecords(data, (payload, offset) => {
       const index = s.count++;
       if (!payload) {
@@ -172,7 +224,7 @@ export class FileQueueLog implements QueueLog {
       }
       const state = index < s.states.length ? s.states[index] : State.Ready;
       // transient messages were on disk only to save memory: they do not survive a restart
-      if (state === State.Removed || (payload[0] & FLAG_PERSISTENT) === 0) return s.setState(index, State.Removed);
+      if (state === State.Removed || payload.length < PREFIX_FIXED || (payload[0] & FLAG_PERSISTENT) === 0) return s.setState(index, State.Removed);
       s.setState(index, state);
       s.live++;
       this.unread++;
@@ -183,21 +235,48 @@ export class FileQueueLog implements QueueLog {
       this.truncate(s.segPath, end);
     }
     s.size = end;
+    s.flushed = end;
   }
 
   private truncate(path: string, length: number): void {
-    const fd = openSync(path, 'r+');
+    const fd = this.fs.openSync(path, 'r+');
     try {
-      ftruncateSync(fd, length);
+      this.fs.ftruncateSync(fd, length);
     } finally {
-      closeSync(fd);
+      this.fs.closeSync(fd);
     }
   }
 
   // ---- writing ----
 
   append(message: Message, expiresAt: number, persistent: boolean): StoreRef {
+    if (this.failure !== undefined) return NOT_STORED;
+    return this.appendRecord(message, expiresAt, persistent, false);
+  }
+
+  /** Appends that the queue does not keep in memory are unread until it reads them back. */
+  appendUnread(message: Message, expiresAt: number, persistent: boolean): StoreRef {
+    if (this.failure !== undefined || this.stranded.length > 0) {
+      // kept in memory, behind what the files hold (written once the log works again)
+      this.unread++;
+      this.unreadBytes += message.body.length;
+      this.stranded.push({ message, expiresAt, persistent });
+      return NOT_STORED;
+    }
+    const ref = this.appendRecord(message, expiresAt, persistent, true);
+    this.unread++;
+    this.unreadBytes += message.body.length;
+    return ref;
+  }
+
+  /** `unread`: the queue reads it back later (the first such record is where reading starts). */
+  private appendRecord(message: Message, expiresAt: number, persistent: boolean, unread: boolean): StoreRef {
     const s = this.writableSegment();
+    if (unread && this.fileUnread === 0) {
+      this.cursorSegment = s;
+      this.cursorOffset = s.size;
+      this.cursorIndex = s.count;
+    }
     const exchange = Buffer.from(message.exchange, 'utf8');
     const routingKey = Buffer.from(message.routingKey, 'utf8');
     const { header, body } = message;
@@ -215,25 +294,12 @@ export class FileQueueLog implements QueueLog {
     prefix.writeUInt32BE(crc32(body, crc32(header, crc32(prefix.subarray(RECORD_HEADER_SIZE)))), 4);
     s.pending.push(prefix, header, body);
     const index = s.count++;
+    if (unread) s.pendingUnread.push({ index, message, expiresAt, persistent });
     s.setState(index, State.Ready);
     s.live++;
     s.size += RECORD_HEADER_SIZE + payloadLength;
-    this.owner.appended++;
     this.markDirty();
     return s.id * INDEX_SPAN + index;
-  }
-
-  /** Appends that the queue does not keep in memory are unread until it reads them back. */
-  appendUnread(message: Message, expiresAt: number, persistent: boolean): StoreRef {
-    const s = this.writableSegment();
-    if (this.unread === 0) {
-      this.cursorSegment = s;
-      this.cursorOffset = s.size;
-      this.cursorIndex = s.count;
-    }
-    this.unread++;
-    this.unreadBytes += message.body.length;
-    return this.append(message, expiresAt, persistent);
   }
 
   delivered(ref: StoreRef): void {
@@ -258,7 +324,7 @@ export class FileQueueLog implements QueueLog {
   removeUnread(): void {
     let s = this.cursorSegment;
     let from = this.cursorIndex;
-    while (this.unread > 0 && s) {
+    while (this.fileUnread > 0 && s) {
       let removed = 0;
       for (let k = from; k < s.count; k++) {
         if (s.states[k] !== State.Removed) {
@@ -274,6 +340,7 @@ export class FileQueueLog implements QueueLog {
       s = this.segments[this.segments.indexOf(s) + 1];
       from = 0;
     }
+    this.stranded.length = 0;
     this.unread = 0;
     this.unreadBytes = 0;
     this.cursorSegment = undefined;
@@ -281,7 +348,7 @@ export class FileQueueLog implements QueueLog {
 
   private writableSegment(): Segment {
     let s = this.segments[this.segments.length - 1];
-    if (s === undefined || s.size >= this.owner.segmentSize) {
+    if (s === undefined || s.sealed || s.size >= this.owner.segmentSize) {
       const previous = s;
       s = new Segment(s === undefined ? 1 : s.id + 1, this.dir);
       this.segments.push(s);
@@ -308,38 +375,135 @@ export class FileQueueLog implements QueueLog {
 
   /** Hands the buffered records and marks to the OS; deletes segments with nothing left in them. */
   writePending(): void {
-    if (!this.dirty) return;
+    if (!this.dirty || this.failure !== undefined) return;
     this.dirty = false;
     const last = this.segments[this.segments.length - 1];
     for (const s of [...this.segments]) {
-      if (s.pending.length > 0) {
-        if (!this.created) {
-          mkdirSync(this.dir, { recursive: true });
-          this.created = true;
-        }
-        if (s.segFd < 0) s.segFd = openSync(s.segPath, 'a');
-        writevSync(s.segFd, s.pending);
-        s.pending.length = 0;
-        this.owner.written(s.segFd, () => this.release(s, 'segFd'));
-      }
+      if (s.pending.length > 0 && !this.writeRecords(s)) return;
       if (s.marks.length > 0) {
         if (s.live === 0 && s !== last) {
           this.dropSegment(s);
           continue;
         }
-        if (s.ackFd < 0) s.ackFd = openSync(s.ackPath, 'a');
-        writeSync(s.ackFd, encodeMarks(s.marks));
-        s.marks = [];
-        this.owner.written(s.ackFd, () => this.release(s, 'ackFd'));
+        if (!this.writeMarks(s)) return;
       }
     }
   }
 
+  /** Writes a segment's pending records; false (the log has failed) when the disk refused them. */
+  private writeRecords(s: Segment): boolean {
+    try {
+      if (!this.created) {
+        this.fs.mkdirSync(this.dir);
+        this.created = true;
+      }
+      if (s.segFd < 0) s.segFd = this.fs.openSync(s.segPath, 'a');
+      const bytes = writeAll(this.fs, s.segFd, s.pending);
+      s.pending.length = 0;
+      s.pendingUnread.length = 0;
+      s.flushed = s.size;
+      s.flushedCount = s.count;
+      this.owner.written(s.segFd, bytes, this.syncTarget(s, 'segFd'));
+      return true;
+    } catch (err) {
+      this.unwritten(s);
+      this.fail('write', s.segPath, err);
+      return false;
+    }
+  }
+
+  /**
+   * The records of a failed write are not in the log: the file is cut back to what was written
+   * before, they are forgotten (acks of the queue's copies change nothing), and those the queue did
+   * not keep in memory are kept in memory here, in order.
+   */
+  private unwritten(s: Segment): void {
+    const first = s.flushedCount;
+    for (let k = first; k < s.count; k++) {
+      if (s.states[k] !== State.Removed) s.live--;
+      s.setState(k, State.Removed);
+    }
+    const lost = s.pendingUnread.map(({ message, expiresAt, persistent }) => ({ message, expiresAt, persistent }));
+    this.stranded.unshift(...lost);
+    s.pending.length = 0;
+    s.pendingUnread.length = 0;
+    s.sealed = true;
+    if (s.segFd >= 0) {
+      try {
+        this.fs.ftruncateSync(s.segFd, s.flushed);
+      } catch (err) {
+        // what the failed write left in the file is marked removed, should the marks get there
+        s.marks.push(Mark.RemovedRange, first, s.count);
+        this.owner.logger.error({ file: s.segPath, code: errorCode(err) }, 'cannot cut a failed write off the segment: its records are marked removed');
+      }
+    }
+    s.count = first;
+    s.size = s.flushed;
+  }
+
+  private writeMarks(s: Segment): boolean {
+    try {
+      if (s.ackFd < 0) s.ackFd = this.fs.openSync(s.ackPath, 'a');
+      const bytes = writeAll(this.fs, s.ackFd, [encodeMarks(s.marks)]);
+      s.marks = [];
+      this.owner.written(s.ackFd, bytes, this.syncTarget(s, 'ackFd'));
+      return true;
+    } catch (err) {
+      // the marks stay, to be written when the log works again; a torn mark record is cut off at recovery
+      this.fail('write', s.ackPath, err);
+      return false;
+    }
+  }
+
+  private syncTarget(s: Segment, file: 'segFd' | 'ackFd'): SyncTarget {
+    return {
+      path: file === 'segFd' ? s.segPath : s.ackPath,
+      release: () => this.release(s, file),
+      syncFailed: (err) => {
+        // after a failed fsync the kernel may have dropped the data: nothing more goes into this segment
+        s.sealed = true;
+        this.fail('fsync', file === 'segFd' ? s.segPath : s.ackPath, err);
+      },
+    };
+  }
+
   /** The segment being appended to keeps its files open; older ones close after their sync. */
   private release(s: Segment, file: 'segFd' | 'ackFd'): boolean {
-    if (s === this.segments[this.segments.length - 1] || s[file] < 0) return false;
+    if ((s === this.segments[this.segments.length - 1] && !s.sealed) || s[file] < 0) return false;
     s[file] = -1;
     return true;
+  }
+
+  private fail(op: string, path: string, err: unknown): void {
+    const first = this.failure === undefined;
+    this.failure = { op, path, code: errorCode(err) };
+    if (first) this.owner.logFailed(this, this.failure, !this.offline);
+  }
+
+  private readFailed(path: string, err: unknown): void {
+    if (this.readBlocked) return;
+    this.readBlocked = true;
+    this.owner.readFailed(this, { op: 'read', path, code: errorCode(err) });
+  }
+
+  retryRead(): void {
+    this.readBlocked = false;
+  }
+
+  /** The disk may take writes again: what the log kept in memory goes to a new segment. */
+  retry(): void {
+    if (this.failure === undefined || this.offline) return;
+    this.failure = undefined;
+    this.owner.logResumed(this);
+    // each kept message moves from memory to the file, staying unread
+    while (this.stranded.length > 0) {
+      const m = this.stranded.shift()!;
+      this.unread--;
+      this.appendRecord(m.message, m.expiresAt, m.persistent, true);
+      this.unread++;
+    }
+    this.dirty = false;
+    this.markDirty();
   }
 
   private dropSegment(s: Segment): void {
@@ -362,8 +526,16 @@ export class FileQueueLog implements QueueLog {
   }
 
   private deleteFiles(s: Segment): void {
-    rmSync(s.segPath, { force: true });
-    rmSync(s.ackPath, { force: true });
+    this.removePath(s.segPath);
+    this.removePath(s.ackPath);
+  }
+
+  private removePath(path: string): void {
+    try {
+      this.fs.rmSync(path);
+    } catch (err) {
+      this.owner.logger.error({ file: path, code: errorCode(err) }, 'cannot delete a file the queue no longer needs');
+    }
   }
 
   // ---- reading back ----
@@ -373,16 +545,23 @@ export class FileQueueLog implements QueueLog {
     if (this.unread === 0) return out;
     this.writePending();
     let bytes = 0;
-    while (this.unread > 0 && out.length < maxCount && bytes < maxBytes) {
+    while (this.fileUnread > 0 && out.length < maxCount && bytes < maxBytes) {
       const s = this.cursorSegment;
-      if (s === undefined) break;
+      if (s === undefined || this.readBlocked) break;
       if (this.cursorIndex >= s.count) {
         this.cursorSegment = this.segments[this.segments.indexOf(s) + 1];
         this.cursorOffset = 0;
         this.cursorIndex = 0;
         continue;
       }
-      const chunk = readAt(s.segPath, this.cursorOffset, READ_CHUNK);
+      let chunk: Buffer;
+      try {
+        chunk = this.readAt(s.segPath, this.cursorOffset, READ_CHUNK);
+      } catch (err) {
+        // what is left stays unread, to be read when the log is told to try again
+        this.readFailed(s.segPath, err);
+        break;
+      }
       if (chunk.length < RECORD_HEADER_SIZE) {
         // the file is shorter than its records say (changed under us): what is missing is lost
         this.owner.logger.error({ file: s.segPath, offset: this.cursorOffset }, 'segment ends before its last records');
@@ -395,18 +574,29 @@ export class FileQueueLog implements QueueLog {
         continue;
       }
       let o = 0;
-      while (o + RECORD_HEADER_SIZE <= chunk.length && this.unread > 0 && out.length < maxCount && bytes < maxBytes) {
+      while (o + RECORD_HEADER_SIZE <= chunk.length && this.fileUnread > 0 && out.length < maxCount && bytes < maxBytes) {
         const length = chunk.readUInt32BE(o);
         if (o + RECORD_HEADER_SIZE + length > chunk.length) {
           if (o > 0) break;
           // a record larger than the chunk: read it whole
-          const whole = readAt(s.segPath, this.cursorOffset, RECORD_HEADER_SIZE + length);
-          bytes += this.take(s, whole, 0, out);
+          try {
+            bytes += this.take(s, this.readAt(s.segPath, this.cursorOffset, RECORD_HEADER_SIZE + length), 0, out);
+          } catch (err) {
+            this.readFailed(s.segPath, err);
+          }
           break;
         }
         bytes += this.take(s, chunk, o, out);
         o += RECORD_HEADER_SIZE + length;
       }
+    }
+    // what could not be written comes after what the files hold
+    while (this.fileUnread === 0 && this.stranded.length > 0 && out.length < maxCount && bytes < maxBytes) {
+      const m = this.stranded.shift()!;
+      this.unread--;
+      this.unreadBytes -= m.message.body.length;
+      bytes += m.message.body.length;
+      out.push({ message: m.message, ref: NOT_STORED, redelivered: false, expiresAt: m.expiresAt });
     }
     return out;
   }
@@ -427,11 +617,28 @@ export class FileQueueLog implements QueueLog {
     return record.body.length;
   }
 
+  private readAt(path: string, position: number, length: number): Buffer {
+    const fd = this.fs.openSync(path, 'r');
+    try {
+      const size = this.fs.fstatSize(fd);
+      const buffer = Buffer.allocUnsafe(Math.max(0, Math.min(length, size - position)));
+      let n = 0;
+      while (n < buffer.length) {
+        const got = this.fs.readSync(fd, buffer, n, buffer.length - n, position + n);
+        if (got === 0) break;
+        n += got;
+      }
+      return buffer.subarray(0, n);
+    } finally {
+      this.fs.closeSync(fd);
+    }
+  }
+
   /** The store is closing: files close, nothing is deleted. */
   close(): void {
     for (const s of this.segments) {
-      if (s.segFd >= 0) closeSync(s.segFd);
-      if (s.ackFd >= 0) closeSync(s.ackFd);
+      if (s.segFd >= 0) this.owner.closeFile(s.segFd);
+      if (s.ackFd >= 0) this.owner.closeFile(s.ackFd);
       s.segFd = -1;
       s.ackFd = -1;
     }
@@ -440,28 +647,12 @@ export class FileQueueLog implements QueueLog {
   destroy(): void {
     for (const s of this.segments) this.closeFiles(s);
     this.segments.length = 0;
+    this.stranded.length = 0;
     this.unread = 0;
     this.unreadBytes = 0;
     this.dirty = false;
-    if (this.created) rmSync(this.dir, { recursive: true, force: true });
+    if (this.created) this.removePath(this.dir);
     this.owner.logDestroyed(this);
-  }
-}
-
-function readAt(path: string, position: number, length: number): Buffer {
-  const fd = openSync(path, 'r');
-  try {
-    const size = fstatSync(fd).size;
-    const buffer = Buffer.allocUnsafe(Math.max(0, Math.min(length, size - position)));
-    let n = 0;
-    while (n < buffer.length) {
-      const got = readSync(fd, buffer, n, buffer.length - n, position + n);
-      if (got === 0) break;
-      n += got;
-    }
-    return buffer.subarray(0, n);
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -1017,6 +1017,21 @@ describe('transactions', () => {
     expect((await counts(q)).messageCount).toBe(0);
   });
 
+  it('closes the channel with 406 partial tx completion when a queue refuses a committed message, keeping the rest', async () => {
+    const q = unique('warren-basic');
+    queues().push(q);
+    await (await admin()).assertQueue(q, { arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' } });
+    const c = await raw([1, 2]);
+    c.method(1, TX_SELECT, {});
+    await c.expectMethod(TX_SELECT_OK, 1);
+    rawPublish(c, 1, '', q, 'taken');
+    rawPublish(c, 1, '', q, 'refused');
+    c.method(1, TX_COMMIT, {});
+    await expectRawChannelClose(c, 1, 406, 'PRECONDITION_FAILED - partial tx completion', 90, 20);
+    expect((await counts(q)).messageCount).toBe(1);
+    expect(body(await get(await channel(), q, true))).toBe('taken');
+  });
+
   it.each([
     ['tx.commit', TX_COMMIT, 20],
     ['tx.rollback', TX_ROLLBACK, 30],

@@ -24,7 +24,7 @@ describe('resource alarms', () => {
     publisher.on('blocked', (reason: string) => events.push(`blocked: ${reason}`));
     publisher.on('unblocked', () => events.push('unblocked'));
 
-    broker.server.alarms.force('memory', true);
+    broker.broker.alarms.force('memory', true);
     pub.sendToQueue('alarm.q', Buffer.from('first'));
     await once(publisher, 'blocked');
     pub.sendToQueue('alarm.q', Buffer.from('second'));
@@ -33,7 +33,7 @@ describe('resource alarms', () => {
     expect((await sub.checkQueue('alarm.q')).messageCount).toBe(1);
     expect(events).toEqual(['blocked: low on memory']);
 
-    broker.server.alarms.force('memory', false);
+    broker.broker.alarms.force('memory', false);
     await once(publisher, 'unblocked');
     await pub.checkQueue('alarm.q');
     expect((await sub.checkQueue('alarm.q')).messageCount).toBe(2);
@@ -51,7 +51,7 @@ describe('resource alarms', () => {
     ch.sendToQueue('nowhere', Buffer.from('x'));
     const [reason] = await once(conn, 'blocked');
     expect(reason).toBe('low on disk');
-    expect([...broker.server.alarms.active]).toEqual(['disk']);
+    expect([...broker.broker.alarms.active]).toEqual(['disk']);
   });
 
   it('keeps a blocked connection although its heartbeats go unread', async () => {
@@ -61,11 +61,11 @@ describe('resource alarms', () => {
     let closed = false;
     conn.on('close', () => (closed = true));
     const ch = await conn.createChannel();
-    broker.server.alarms.force('memory', true);
+    broker.broker.alarms.force('memory', true);
     ch.sendToQueue('nowhere', Buffer.from('x'));
     await once(conn, 'blocked');
     await sleep(3500); // more than the two silent heartbeat checks that drop a dead peer
-    broker.server.alarms.force('memory', false);
+    broker.broker.alarms.force('memory', false);
     await once(conn, 'unblocked');
     await ch.assertQueue('', { exclusive: true }); // the connection still answers
     expect(closed).toBe(false);
@@ -78,12 +78,12 @@ describe('resource alarms', () => {
     let blocked = false;
     conn.on('blocked', () => (blocked = true));
     const ch = await conn.createChannel();
-    broker.server.alarms.force('disk', true);
+    broker.broker.alarms.force('disk', true);
     await ch.assertQueue('still.works');
     await ch.consume('still.works', () => {});
     await ch.checkQueue('still.works');
     expect(blocked).toBe(false);
-    broker.server.alarms.force('disk', undefined);
+    broker.broker.alarms.force('disk', undefined);
     await conn.close();
   });
 });

@@ -71,7 +71,7 @@ describe('durability', () => {
     await ch.bindQueue('d.ae.q', 'd.ae', '');
     await ch.bindExchange('d.ae', 'amq.direct', 'k');
     await ch.bindQueue('t.q', 'd.topic', 'a.*');
-    broker!.server.broker.vhost('/')!.setPolicy({ name: 'ttl', pattern: '^d\\.ae\\.q$', applyTo: 'queues', priority: 0, definition: { 'message-ttl': 60000 } });
+    broker!.broker.vhost('/')!.setPolicy({ name: 'ttl', pattern: '^d\\.ae\\.q$', applyTo: 'queues', priority: 0, definition: { 'message-ttl': 60000 } });
     ch = await restart();
     // equivalent declarations succeed; inequivalent ones fail as before the restart
     await ch.assertExchange('d.topic', 'topic', { durable: true, arguments: { 'alternate-exchange': 'd.ae' } });
@@ -83,7 +83,7 @@ describe('durability', () => {
     await ch.checkQueue('d.q');
     expect(await bodies(ch, 'd.q')).toEqual(['a.2', 'a.3']);
     expect(await bodies(ch, 'd.ae.q')).toEqual(['to the alternate', 'through amq.direct']);
-    expect([...broker!.server.broker.vhost('/')!.policies.keys()]).toEqual(['ttl']);
+    expect([...broker!.broker.vhost('/')!.policies.keys()]).toEqual(['ttl']);
   });
 
   it('deleted definitions stay deleted', async () => {
@@ -237,10 +237,10 @@ describe('durability', () => {
 
   it('keeps users, their permissions and vhosts', async () => {
     await start(true);
-    broker!.server.users.add('alice', 's3cret', ['monitoring']);
-    broker!.server.users.delete('guest');
-    broker!.server.broker.addVhost('other');
-    broker!.server.permissions.set('alice', 'other', { configure: '^in-', write: '.*', read: '.*' });
+    broker!.broker.users.add('alice', 's3cret', ['monitoring']);
+    broker!.broker.users.delete('guest');
+    broker!.broker.addVhost('other');
+    broker!.broker.permissions.set('alice', 'other', { configure: '^in-', write: '.*', read: '.*' });
     await restart().catch(() => undefined); // guest is gone: the reconnect in restart() is refused
     const alice = await amqp.connect(broker!.url.replace('guest:guest', 'alice:s3cret') + 'other');
     await (await alice.createChannel()).assertQueue('in-other', { durable: true });

@@ -14,7 +14,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
   broker = await startBroker();
-  vhost = broker.server.broker.vhost('/')!;
+  vhost = broker.broker.vhost('/')!;
 });
 afterAll(() => broker.close());
 beforeEach(async () => {

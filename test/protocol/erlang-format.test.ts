@@ -1,6 +1,6 @@
 // Reply texts RabbitMQ builds with Erlang's ~p, recorded from RabbitMQ 3.10 and Erlang/OTP 25.
 import { describe, expect, it } from 'vitest';
-import { cannotDecodeDetail, frameErrorDetail } from '../../src/server/erlang-format.js';
+import { cannotDecodeDetail, frameErrorDetail } from '../../src/protocol/erlang-format.js';
 
 describe('Erlang ~p texts', () => {
   it.each([

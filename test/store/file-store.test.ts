@@ -4,6 +4,7 @@ import { appendFileSync, mkdtempSync, readdirSync, readFileSync, statSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { Logger } from '../../src/broker/logger.js';
 import type { MessageStore } from '../../src/broker/store.js';
 import { FileStore } from '../../src/store/file-store.js';
 import { message, storeSuite } from './store-suite.js';
@@ -14,8 +15,9 @@ interface Logged {
 }
 
 function open(dir: string, logs: Logged[] = [], segmentSize?: number): FileStore {
-  const log = (level: string) => (_obj: object, msg: string) => logs.push({ level, msg });
-  return new FileStore({ dir, segmentSize, logger: { info: log('info'), warn: log('warn'), error: log('error') } });
+  const log = (level: string) => (_obj: object | string, msg?: string) => void logs.push({ level, msg: msg ?? String(_obj) });
+  const logger: Logger = { info: log('info'), warn: log('warn'), error: log('error'), debug: log('debug'), child: () => logger };
+  return new FileStore({ dir, segmentSize, logger });
 }
 
 const dirs = new WeakMap<MessageStore, string>();

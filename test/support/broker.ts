@@ -44,7 +44,7 @@ export async function testBroker(options: BrokerOptions = {}): Promise<TestBroke
     return { url: external, host: u.hostname, port: Number(u.port || 5672), embedded: false, admin: managementAdmin(), close: async () => {} };
   }
   const broker: RunningBroker = await startBroker(options);
-  const { users, permissions } = broker.server;
+  const { users, permissions } = broker.broker;
   const admin: Admin = {
     addUser: async (name, password) => void users.add(name, password),
     setPermissions: async (user, vhost, p) => permissions.set(user, vhost, p),

@@ -1,7 +1,7 @@
-// A channel's delivery tags: what was delivered and not yet acknowledged, in tag order.
-import type { QueuedMessage } from '../broker/message.js';
-import type { Queue } from '../broker/queue.js';
-import { preconditionFailed } from '../broker/errors.js';
+// A session's delivery tags: what was delivered and not yet acknowledged, in tag order.
+import type { QueuedMessage } from './message.js';
+import type { Queue } from './queue.js';
+import { preconditionFailed } from './errors.js';
 
 export interface Delivery {
   readonly tag: number;
@@ -9,7 +9,7 @@ export interface Delivery {
   readonly entry: QueuedMessage;
   /** The consumer it counts against for prefetch (none for basic.get). */
   readonly consumer: { unacked: number } | undefined;
-  /** When it was delivered (ms since the epoch), for the consumer timeout. */
+  /** When it was delivered (ms since the epoch, by the broker's clock), for the consumer timeout. */
   readonly at: number;
 }
 
@@ -29,16 +29,13 @@ export class Deliveries {
     return this.nextTag++;
   }
 
-  /** The tag for a new delivery; tracked when the client must acknowledge it. */
-  add(queue: Queue, entry: QueuedMessage, consumer: Delivery['consumer'], needsAck: boolean): number {
+  /** The tag for a delivery the client must acknowledge, made at `now`. */
+  track(queue: Queue, entry: QueuedMessage, consumer: Delivery['consumer'], now: number): number {
     const tag = this.nextTag++;
-    if (needsAck) {
-      this.unacked.set(tag, { tag, queue, entry, consumer, at: Date.now() });
-      queue.unacked++;
-      if (consumer) {
-        consumer.unacked++;
-        this.consumerUnacked++;
-      }
+    this.unacked.set(tag, { tag, queue, entry, consumer, at: now });
+    if (consumer) {
+      consumer.unacked++;
+      this.consumerUnacked++;
     }
     return tag;
   }
@@ -69,17 +66,19 @@ export class Deliveries {
     return this.unacked.values().next().value?.at;
   }
 
-  /** The queue of the first delivery that `take(tag, multiple)` would take and `test` accepts. */
-  find(tag: number, multiple: boolean, test: (q: Queue) => boolean): Queue | undefined {
+  /** The queues of the deliveries `take(tag, multiple)` would take, in tag order. */
+  queuesOf(tag: number, multiple: boolean): Set<Queue> {
+    const queues = new Set<Queue>();
     if (!multiple) {
       const q = this.unacked.get(tag)?.queue;
-      return q !== undefined && test(q) ? q : undefined;
+      if (q !== undefined) queues.add(q);
+      return queues;
     }
     for (const d of this.unacked.values()) {
       if (tag !== 0 && d.tag > tag) break;
-      if (test(d.queue)) return d.queue;
+      queues.add(d.queue);
     }
-    return undefined;
+    return queues;
   }
 
   /** Throws as `take` would, without taking anything (acks inside a transaction). */
@@ -92,7 +91,7 @@ export class Deliveries {
     if (tag !== 0 && (oldest === undefined || oldest > tag)) throw unknownTag(tag);
   }
 
-  /** Every unacknowledged delivery, removed (channel close, basic.recover). */
+  /** Every unacknowledged delivery, removed (session end, basic.recover). */
   takeAll(): Delivery[] {
     const out = [...this.unacked.values()];
     for (const d of out) this.forget(d);
@@ -101,7 +100,6 @@ export class Deliveries {
 
   private forget(d: Delivery): void {
     this.unacked.delete(d.tag);
-    d.queue.unacked--;
     if (d.consumer) {
       d.consumer.unacked--;
       this.consumerUnacked--;
@@ -111,16 +109,4 @@ export class Deliveries {
 
 function unknownTag(tag: number) {
   return preconditionFailed(`unknown delivery tag ${tag}`);
-}
-
-/** Puts deliveries back into their queues, each queue getting its own in one go. */
-export function requeue(deliveries: Delivery[]): void {
-  const byQueue = new Map<Queue, QueuedMessage[]>();
-  for (const d of deliveries) {
-    if (d.queue.deleted) continue;
-    let list = byQueue.get(d.queue);
-    if (!list) byQueue.set(d.queue, (list = []));
-    list.push(d.entry);
-  }
-  for (const [q, entries] of byQueue) q.requeue(entries);
 }

@@ -1,0 +1,89 @@
+// What a published message is checked for and rewritten with, and what publishing it did: the rules
+// that belong to a message, whichever door (AMQP, HTTP, a test) it came in by.
+import { CONTENT_HEADER_PREFIX_SIZE, decodeContentHeader } from '../protocol/frames.js';
+import { FLAG_EXPIRATION, FLAG_HEADERS } from '../protocol/generated/spec.js';
+import { preconditionFailed } from './errors.js';
+import { Message, contentHeaderOf, sortedTable } from './message.js';
+import { Enqueued, type Queue } from './queue.js';
+import type { QueueLog } from './store.js';
+
+/**
+ * What a publish did. One instance is reused publish after publish by each publisher (no allocation
+ * on the hot path); the broker clears it at the start of each publish.
+ */
+export class PublishOutcome {
+  /** The queues the message reached. */
+  readonly queues = new Set<Queue>();
+  /** Enqueued flags of all of them. */
+  flags = 0;
+  /** The logs the message was written to (for a confirm that must hear how their fsync went). */
+  readonly logs: QueueLog[] = [];
+  /** Queues so far behind their consumers that the publisher should wait (flow control). */
+  readonly overloaded: Queue[] = [];
+  /** Went to a direct reply-to consumer. */
+  replied = false;
+  /** The message as the broker kept it (after rewrites), for a basic.return. */
+  message: Message | undefined;
+
+  clear(): void {
+    this.queues.clear();
+    this.flags = 0;
+    this.logs.length = 0;
+    this.overloaded.length = 0;
+    this.replied = false;
+    this.message = undefined;
+  }
+
+  /** Nothing took it: no queue, no reply consumer. */
+  get unroutable(): boolean {
+    return this.queues.size === 0 && !this.replied;
+  }
+
+  /** A queue refused it, or took it without the durability its confirm promises. */
+  get rejected(): boolean {
+    return (this.flags & (Enqueued.Refused | Enqueued.NotStored)) !== 0;
+  }
+
+  /** Its confirm must wait for an fsync. */
+  get mustSync(): boolean {
+    return (this.flags & Enqueued.Stored) !== 0;
+  }
+}
+
+/**
+ * A message's own TTL from its expiration property, parsed as RabbitMQ parses it (or its 406);
+ * undefined without one.
+ */
+export function messageTtl(header: Buffer): number | undefined {
+  if ((header.readUInt16BE(CONTENT_HEADER_PREFIX_SIZE - 2) & FLAG_EXPIRATION) === 0) return undefined;
+  const expiration = decodeContentHeader(header).properties.expiration ?? '';
+  const m = /^([+-]?\d+)([\s\S]*)$/.exec(expiration);
+  const reason = !m ? 'no_integer' : m[2] !== '' ? `{leftover_string,${JSON.stringify(m[2])}}` : Number(m[1]) < 0 ? `{value_negative,${Number(m[1])}}` : undefined;
+  if (reason !== undefined) throw preconditionFailed(`invalid expiration '${expiration}': ${reason}`);
+  return Number(m![1]);
+}
+
+const CC_BYTES = Buffer.from('CC');
+
+/** The CC and BCC routing keys of a message (arrays of strings in its headers), if it has any. */
+export function senderSelected(m: Message): { keys: string[]; bcc: boolean } | undefined {
+  // most messages have no headers, or none named CC/BCC: look at the bytes before decoding anything
+  if ((m.header.readUInt16BE(CONTENT_HEADER_PREFIX_SIZE - 2) & FLAG_HEADERS) === 0 || !m.header.includes(CC_BYTES)) return undefined;
+  const headers = m.properties.headers;
+  if (!headers) return undefined;
+  const keys: string[] = [];
+  for (const name of ['CC', 'BCC']) {
+    const list = headers[name];
+    if (list?.type !== 'A') continue;
+    for (const v of list.value) if (v.type === 'S') keys.push(String(v.value));
+  }
+  if (keys.length === 0 && headers.BCC === undefined) return undefined;
+  return { keys, bcc: headers.BCC !== undefined };
+}
+
+/** The message with its BCC header removed, as RabbitMQ delivers it. */
+export function withoutBcc(m: Message): Message {
+  const headers = { ...m.properties.headers };
+  delete headers.BCC;
+  return new Message(m.exchange, m.routingKey, contentHeaderOf({ ...m.properties, headers: sortedTable(headers) }, m.body.length), m.body);
+}
