@@ -20,6 +20,8 @@ export interface BrokerOptions {
   dataDir?: string;
   /** Where time comes from: the machine's clock (the default), 'manual' for a ManualClock, or a Clock of your own. */
   clock?: Clock | 'manual';
+  /** The file system the data directory is used through (node:fs; tests inject disk faults here). */
+  fileSystem?: FileSystem;
 }
 
 export interface RunningBroker {
@@ -58,7 +60,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<RunningB
   // pino loads only when needed: the CLI imports this module before it wants a logger
   const logger = options.logger ?? (await import('pino')).default({ level: options.logLevel ?? 'silent' });
   const clock = options.clock === 'manual' ? new ManualClock() : (options.clock ?? realClock);
-  const { broker } = openBroker({ dataDir: options.dataDir, logger, clock, config: options.config });
+  const { broker } = openBroker({ dataDir: options.dataDir, logger, clock, config: options.config, fs: options.fileSystem });
   const server = new Server({ logger, config: options.config, broker });
   const host = options.host ?? '127.0.0.1';
   const bound = await server.listen(options.port ?? 0, host);

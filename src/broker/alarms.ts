@@ -38,6 +38,8 @@ export class ResourceMonitor {
     private readonly dataDir: string | undefined,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    /** Free bytes on the disk holding `dir` (statfs; replaced in tests). */
+    private readonly freeBytes: (dir: string) => number = statfsFree,
   ) {
     const w = limits.memoryHighWatermark;
     this.memoryLimit = w <= 1 ? w * totalmem() : w;
@@ -93,7 +95,7 @@ export class ResourceMonitor {
     }
     let free: number;
     try {
-      free = freeBytes(this.dataDir);
+      free = this.freeBytes(this.dataDir);
     } catch (err) {
       this.logger.error({ err, dataDir: this.dataDir }, 'cannot measure free disk space: the disk alarm is raised');
       return true;
@@ -115,7 +117,7 @@ export class ResourceMonitor {
   }
 }
 
-function freeBytes(dir: string): number {
+function statfsFree(dir: string): number {
   const s = statfsSync(dir);
   return s.bavail * s.bsize;
 }
