@@ -465,6 +465,7 @@ describe.concurrent('channels', () => {
 
   it('opens a channel with an id above channel_max', async () => {
     const c = await open({}, [2048, 65535]);
+    expect(c.frames.filter((f) => f.method?.id === CHANNEL_OPEN_OK).map((f) => f.channel)).toEqual([2048, 65535]);
     c.destroy();
   });
 

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqp from 'amqplib';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { ManualClock } from '../../src/broker/clock.js';
 import { startBroker, type RunningBroker } from '../../src/index.js';
 import { sleep } from '../support/scenario.js';
 
@@ -55,8 +56,8 @@ describe('resource alarms', () => {
   });
 
   it('keeps a blocked connection although its heartbeats go unread', async () => {
-    broker = await startBroker();
-    const conn = await amqp.connect(`${broker.url}?heartbeat=1`);
+    broker = await startBroker({ clock: 'manual' });
+    const conn = await amqp.connect(`${broker.url}?heartbeat=10`);
     conn.on('error', () => {});
     let closed = false;
     conn.on('close', () => (closed = true));
@@ -64,7 +65,7 @@ describe('resource alarms', () => {
     broker.broker.alarms.force('memory', true);
     ch.sendToQueue('nowhere', Buffer.from('x'));
     await once(conn, 'blocked');
-    await sleep(3500); // more than the two silent heartbeat checks that drop a dead peer
+    (broker.clock as ManualClock).advance(60000); // far more than the two silent heartbeat checks that drop a dead peer
     broker.broker.alarms.force('memory', false);
     await once(conn, 'unblocked');
     await ch.assertQueue('', { exclusive: true }); // the connection still answers

@@ -7,18 +7,24 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import amqp, { type Channel, type ChannelModel, type GetMessage } from 'amqplib';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/broker/clock.js';
 import { startBroker, type RunningBroker } from '../../src/index.js';
-import { sleep } from '../support/scenario.js';
+import { waitFor } from '../support/scenario.js';
 
 let dir: string;
 let broker: RunningBroker | undefined;
 let conn: ChannelModel | undefined;
+/** Every broker of a test runs on this clock, started at the same moment whatever the real time. */
+let clock: ManualClock;
 
-/** (Re)starts the broker on `dir` and opens a channel to it. */
+/** (Re)starts the broker on `dir` and opens a channel to it (no heartbeats: the clock jumps). */
 async function start(fresh = false): Promise<Channel> {
-  if (fresh) dir = mkdtempSync(join(tmpdir(), 'warren-durable-'));
-  broker = await startBroker({ dataDir: dir });
-  conn = await amqp.connect(broker.url);
+  if (fresh) {
+    dir = mkdtempSync(join(tmpdir(), 'warren-durable-'));
+    clock = new ManualClock(1_700_000_000_000);
+  }
+  broker = await startBroker({ dataDir: dir, clock });
+  conn = await amqp.connect(`${broker.url}?heartbeat=0`);
   conn.on('error', () => {});
   return conn.createChannel();
 }
@@ -182,7 +188,8 @@ describe('durability', () => {
     await ch.assertQueue('short', { durable: true, arguments: { 'x-message-ttl': 1, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'dead' } });
     for (const p of [1, 5, 3]) ch.sendToQueue('prio', Buffer.from(`p${p}`), { persistent: true, priority: p });
     ch.sendToQueue('short', Buffer.from('expired'), { persistent: true });
-    await sleep(50);
+    await ch.checkQueue('short');
+    clock.advance(1);
     expect((await ch.checkQueue('dead')).messageCount).toBe(1);
     ch = await restart();
     expect(await bodies(ch, 'prio')).toEqual(['p5', 'p3', 'p1']);
@@ -215,11 +222,12 @@ describe('durability', () => {
     expect((await ch.deleteQueue('deleted')).messageCount).toBe(20000);
     ch.sendToQueue('purged', Buffer.from('after'), { persistent: true });
     await ch.checkQueue('purged');
-    await sleep(50);
     const queues = join(dir, 'queues');
-    const files = readdirSync(queues).flatMap((q) => readdirSync(join(queues, q)).filter((f) => f.endsWith('.seg')));
+    const files = () => readdirSync(queues).flatMap((q) => readdirSync(join(queues, q)).filter((f) => f.endsWith('.seg')));
+    // emptied segments are deleted with the next write of the log
+    await waitFor(() => files().length === 1);
     expect(readdirSync(queues)).toHaveLength(1);
-    expect(files).toEqual([expect.stringMatching(/\.seg$/)]);
+    expect(files()).toEqual([expect.stringMatching(/\.seg$/)]);
     const again = await restart();
     expect(await bodies(again, 'purged')).toEqual(['after']);
   });
@@ -229,9 +237,11 @@ describe('durability', () => {
     await ch.assertQueue('ttl', { durable: true, arguments: { 'x-message-ttl': 300 } });
     ch.sendToQueue('ttl', Buffer.from('short'), { persistent: true });
     await ch.checkQueue('ttl');
+    clock.advance(100); // the broker was down for 100 ms
     ch = await restart();
+    clock.advance(199);
     expect((await ch.checkQueue('ttl')).messageCount).toBe(1);
-    await sleep(400);
+    clock.advance(1);
     expect((await ch.checkQueue('ttl')).messageCount).toBe(0);
   });
 

@@ -75,7 +75,13 @@ describe('a broker on a manual clock', () => {
     clock.advance(600000); // at the timeout: not past it
     await ch.checkQueue('slow');
     clock.advance(60000); // the next check finds it overdue
-    expect((await closed).message).toMatch(/406 \(PRECONDITION-FAILED\) with message "PRECONDITION_FAILED - delivery acknowledgement on channel 1 timed out. Timeout value used: 600000 ms/);
+    expect((await closed).message).toBe(
+      'Channel closed by server: 406 (PRECONDITION-FAILED) with message "PRECONDITION_FAILED - delivery acknowledgement on channel 1 timed out. Timeout value used: 600000 ms. This timeout value can be configured, see consumers doc guide to learn more"',
+    );
+    // the message goes back to the queue, redelivered
+    const other = await conn!.createChannel();
+    const m = await other.get('slow', { noAck: true });
+    expect(m && [m.content.toString(), m.fields.redelivered]).toEqual(['m', true]);
   });
 
   it('sends heartbeats every half interval and drops a peer silent for two checks', async () => {

@@ -3,22 +3,24 @@
 // otherwise the argument).
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ManualClock } from '../../src/broker/clock.js';
 import type { VirtualHost } from '../../src/broker/virtual-host.js';
 import { startBroker, type RunningBroker } from '../../src/index.js';
 
 let broker: RunningBroker;
 let vhost: VirtualHost;
+let clock: ManualClock;
 let conn: ChannelModel;
 let ch: Channel;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
-  broker = await startBroker();
+  broker = await startBroker({ clock: 'manual' });
   vhost = broker.broker.vhost('/')!;
+  clock = broker.clock as ManualClock;
 });
 afterAll(() => broker.close());
 beforeEach(async () => {
-  conn = await amqp.connect(broker.url);
+  conn = await amqp.connect(`${broker.url}?heartbeat=0`);
   ch = await conn.createChannel();
 });
 afterEach(async () => {
@@ -35,7 +37,8 @@ describe('policies', () => {
     await ch.assertQueue('pol.b', { exclusive: true, arguments: { 'x-message-ttl': 10000 } });
     await ch.assertQueue('other', { exclusive: true });
     for (const q of ['pol.a', 'pol.b', 'other']) ch.sendToQueue(q, Buffer.from('m'));
-    await sleep(150);
+    expect([await count('pol.a'), await count('pol.b'), await count('other')]).toEqual([1, 1, 1]);
+    clock.advance(50);
     expect([await count('pol.a'), await count('pol.b'), await count('other')]).toEqual([0, 0, 1]);
   });
 
@@ -64,19 +67,13 @@ describe('policies', () => {
     vhost.setPolicy({ name: 'dlx', pattern: '^pol\\.dl', applyTo: 'queues', priority: 0, definition: { 'dead-letter-exchange': '', 'dead-letter-routing-key': 'dl.from-policy' } });
     await ch.assertQueue('pol.dl1', { exclusive: true });
     await ch.assertQueue('pol.dl2', { exclusive: true, arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'dl.from-arg' } });
+    // one channel: each method is done before the next is read
     for (const q of ['pol.dl1', 'pol.dl2']) {
       ch.sendToQueue(q, Buffer.from(q));
-      const m = await (async () => {
-        for (let i = 0; i < 20; i++) {
-          const got = await ch.get(q);
-          if (got) return got;
-          await sleep(10);
-        }
-        throw new Error('no message');
-      })();
+      const m = await ch.get(q);
+      if (!m) throw new Error(`no message in ${q}`);
       ch.reject(m, false);
     }
-    await sleep(50);
     expect([await count('dl.from-policy'), await count('dl.from-arg')]).toEqual([1, 1]);
   });
 
@@ -86,7 +83,6 @@ describe('policies', () => {
     await ch.bindQueue('pol.ae-target', 'amq.fanout', '');
     vhost.setPolicy({ name: 'ae', pattern: '^pol\\.x$', applyTo: 'exchanges', priority: 0, definition: { 'alternate-exchange': 'amq.fanout' } });
     ch.publish('pol.x', 'unroutable', Buffer.from('m'));
-    await sleep(50);
     expect(await count('pol.ae-target')).toBe(1);
     await ch.deleteExchange('pol.x');
   });

@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqp, { type ConsumeMessage } from 'amqplib';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { ManualClock } from '../../src/broker/clock.js';
 import { startBroker, type RunningBroker } from '../../src/index.js';
-import { sleep } from '../support/scenario.js';
+import { waitFor } from '../support/scenario.js';
 
 let broker: RunningBroker | undefined;
 afterEach(async () => {
@@ -14,19 +15,21 @@ afterEach(async () => {
   broker = undefined;
 });
 
+/** The offsets of every message a stream holds, read from the first. */
 async function readAll(url: string, q: string): Promise<number[]> {
-  const conn = await amqp.connect(url);
+  const conn = await amqp.connect(`${url}?heartbeat=0`);
   const ch = await conn.createChannel();
   await ch.prefetch(1000);
+  const { messageCount } = await ch.checkQueue(q);
   const got: ConsumeMessage[] = [];
   await ch.consume(q, (m) => m && got.push(m), { arguments: { 'x-stream-offset': 'first' } });
-  await sleep(150);
+  await waitFor(() => got.length === messageCount);
   await conn.close();
   return got.map((m) => Number(m.properties.headers!['x-stream-offset']));
 }
 
 async function publish(url: string, q: string, n: number, args: Record<string, unknown>, size = 100): Promise<void> {
-  const conn = await amqp.connect(url);
+  const conn = await amqp.connect(`${url}?heartbeat=0`);
   const ch = await conn.createConfirmChannel();
   await ch.assertQueue(q, { durable: true, arguments: { 'x-queue-type': 'stream', ...args } });
   for (let i = 0; i < n; i++) {
@@ -50,9 +53,9 @@ describe('stream retention and storage', () => {
   });
 
   it('drops segments older than x-max-age when a new segment starts', async () => {
-    broker = await startBroker();
+    broker = await startBroker({ clock: 'manual' });
     await publish(broker.url, 'aged', 10, { 'x-max-age': '1s', 'x-stream-max-segment-size-bytes': 500 });
-    await sleep(1100);
+    (broker.clock as ManualClock).advance(1100);
     await publish(broker.url, 'aged', 5, { 'x-max-age': '1s', 'x-stream-max-segment-size-bytes': 500 });
     const offsets = await readAll(broker.url, 'aged');
     // the segment being written when the old ones aged out stays, with the old messages in it
