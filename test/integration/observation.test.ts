@@ -112,6 +112,26 @@ describe('observation', () => {
     ]);
   });
 
+  it('gives back a connection once however it ends: a hard error, then the close-ok, then the socket', async () => {
+    const ended: string[] = [];
+    for (const kind of ['channel', 'queue', 'consumer', 'connection'] as const) {
+      stops.push(subscribe(broker.broker, kind, (e) => e.event === 'deleted' && ended.push(kind)));
+    }
+    conn = await amqp.connect(`${broker.url}?heartbeat=0`);
+    conn.on('error', () => {});
+    const closed = new Promise((resolve) => conn.once('close', resolve));
+    const channels = await Promise.all([conn.createChannel(), conn.createChannel()]);
+    for (const ch of channels) ch.on('error', () => {});
+    await channels[0].assertQueue('mine', { exclusive: true });
+    await channels[1].consume('mine', () => {});
+    // channel.flow active=false is a hard error: connection.close, close-ok, then the socket goes
+    (channels[0] as unknown as { sendImmediately(method: number, fields: object): void }).sendImmediately(1310740, { active: false });
+    await closed;
+    await waitFor(() => ended.includes('connection'));
+    expect(ended.sort()).toEqual(['channel', 'channel', 'connection', 'consumer', 'queue']);
+    expect(broker.broker.vhost('/')!.queues.has('mine')).toBe(false);
+  });
+
   it('counts what every message did on its vhost, exchange, queue, channel and connection', async () => {
     conn = await amqp.connect(`${broker.url}?heartbeat=0`);
     const ch = await conn.createConfirmChannel();
