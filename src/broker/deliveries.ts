@@ -1,4 +1,11 @@
 // A session's delivery tags: what was delivered and not yet acknowledged, in tag order.
+//
+// Kept in a ring buffer in tag order rather than a Map: acks mostly come in order, so settling is a
+// look at the front; others are found by binary search. (A Map churned by a delivery and an ack per
+// message also keeps rebuilding its hash table, and V8 links each discarded table to the next: once
+// one of them is in the old generation, every later one outlives the young-generation collections,
+// and the broker spends its time in full collections.)
+import { Deque } from './deque.js';
 import type { QueuedMessage } from './message.js';
 import type { Queue } from './queue.js';
 import { preconditionFailed } from './errors.js';
@@ -11,17 +18,21 @@ export interface Delivery {
   readonly consumer: { unacked: number } | undefined;
   /** When it was delivered (ms since the epoch, by the broker's clock), for the consumer timeout. */
   readonly at: number;
+  /** Acknowledged (or otherwise settled) but still in the buffer, behind an older unsettled one. */
+  settled: boolean;
 }
 
 export class Deliveries {
   private nextTag = 1;
-  /** Unacknowledged deliveries; a Map keeps them in tag order. */
-  private readonly unacked = new Map<number, Delivery>();
+  /** Deliveries in tag order; settled ones stay until no unsettled one is in front of them. */
+  private pending = new Deque<Delivery>();
+  /** Unsettled deliveries. */
+  private live = 0;
   /** Unacknowledged consumer deliveries, for a channel-wide (global) prefetch. */
   consumerUnacked = 0;
 
   get size(): number {
-    return this.unacked.size;
+    return this.live;
   }
 
   /** The tag for a delivery the client does not acknowledge. */
@@ -32,7 +43,8 @@ export class Deliveries {
   /** The tag for a delivery the client must acknowledge, made at `now`. */
   track(queue: Queue, entry: QueuedMessage, consumer: Delivery['consumer'], now: number): number {
     const tag = this.nextTag++;
-    this.unacked.set(tag, { tag, queue, entry, consumer, at: now });
+    this.pending.push({ tag, queue, entry, consumer, at: now, settled: false });
+    this.live++;
     if (consumer) {
       consumer.unacked++;
       this.consumerUnacked++;
@@ -45,64 +57,107 @@ export class Deliveries {
    * up to it (tag 0 meaning all). An unknown tag is RabbitMQ's 406.
    */
   take(tag: number, multiple: boolean): Delivery[] {
-    if (multiple) {
-      const out: Delivery[] = [];
-      for (const d of this.unacked.values()) {
-        if (tag !== 0 && d.tag > tag) break;
-        out.push(d);
-      }
-      if (out.length === 0 && tag !== 0) throw unknownTag(tag);
-      for (const d of out) this.forget(d);
-      return out;
+    if (!multiple) {
+      const d = this.find(tag);
+      if (d === undefined) throw unknownTag(tag);
+      this.settle(d);
+      this.trim();
+      return [d];
     }
-    const d = this.unacked.get(tag);
-    if (!d) throw unknownTag(tag);
-    this.forget(d);
-    return [d];
+    const out = this.upTo(tag);
+    if (out.length === 0 && tag !== 0) throw unknownTag(tag);
+    for (const d of out) this.settle(d);
+    this.trim();
+    return out;
   }
 
   /** When the oldest unacknowledged delivery was made, or undefined when there is none. */
   get oldest(): number | undefined {
-    return this.unacked.values().next().value?.at;
+    return this.pending.peek()?.at;
   }
 
   /** The queues of the deliveries `take(tag, multiple)` would take, in tag order. */
   queuesOf(tag: number, multiple: boolean): Set<Queue> {
     const queues = new Set<Queue>();
     if (!multiple) {
-      const q = this.unacked.get(tag)?.queue;
-      if (q !== undefined) queues.add(q);
-      return queues;
-    }
-    for (const d of this.unacked.values()) {
-      if (tag !== 0 && d.tag > tag) break;
-      queues.add(d.queue);
-    }
+      const d = this.find(tag);
+      if (d !== undefined) queues.add(d.queue);
+    } else for (const d of this.upTo(tag)) queues.add(d.queue);
     return queues;
   }
 
   /** Throws as `take` would, without taking anything (acks inside a transaction). */
   check(tag: number, multiple: boolean): void {
     if (!multiple) {
-      if (!this.unacked.has(tag)) throw unknownTag(tag);
+      if (this.find(tag) === undefined) throw unknownTag(tag);
       return;
     }
-    const oldest: number | undefined = this.unacked.keys().next().value;
-    if (tag !== 0 && (oldest === undefined || oldest > tag)) throw unknownTag(tag);
+    const oldest = this.pending.peek();
+    if (tag !== 0 && (oldest === undefined || oldest.tag > tag)) throw unknownTag(tag);
   }
 
   /** Every unacknowledged delivery, removed (session end, basic.recover). */
   takeAll(): Delivery[] {
-    const out = [...this.unacked.values()];
-    for (const d of out) this.forget(d);
+    const out = this.upTo(0);
+    for (const d of out) this.settle(d);
+    this.pending = new Deque();
     return out;
   }
 
-  private forget(d: Delivery): void {
-    this.unacked.delete(d.tag);
+  /** The unsettled delivery with `tag`: the front one usually, else by binary search. */
+  private find(tag: number): Delivery | undefined {
+    const front = this.pending.peek();
+    if (front === undefined || tag < front.tag) return undefined;
+    let d: Delivery | undefined;
+    if (front.tag === tag) d = front;
+    else {
+      let lo = 1;
+      let hi = this.pending.length - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1;
+        const m = this.pending.get(mid)!;
+        if (m.tag === tag) {
+          d = m;
+          break;
+        }
+        if (m.tag < tag) lo = mid + 1;
+        else hi = mid - 1;
+      }
+    }
+    return d === undefined || d.settled ? undefined : d;
+  }
+
+  /** The unsettled deliveries with tags up to `tag` (all for 0), in tag order. */
+  private upTo(tag: number): Delivery[] {
+    const out: Delivery[] = [];
+    for (let i = 0; i < this.pending.length; i++) {
+      const d = this.pending.get(i)!;
+      if (tag !== 0 && d.tag > tag) break;
+      if (!d.settled) out.push(d);
+    }
+    return out;
+  }
+
+  private settle(d: Delivery): void {
+    d.settled = true;
+    this.live--;
     if (d.consumer) {
       d.consumer.unacked--;
       this.consumerUnacked--;
+    }
+  }
+
+  /** Settled deliveries leave from the front; when they are most of the buffer, it is rebuilt without them. */
+  private trim(): void {
+    const pending = this.pending;
+    while (pending.peek()?.settled) pending.shift();
+    if (pending.length > 1024 && this.live * 2 < pending.length) {
+      const kept = new Deque<Delivery>();
+      for (let i = 0; i < pending.length; i++) {
+        const d = pending.get(i)!;
+        if (!d.settled) kept.push(d);
+      }
+      this.pending = kept;
     }
   }
 }

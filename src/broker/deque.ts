@@ -38,6 +38,11 @@ export class Deque<T> {
     return this.count === 0 ? undefined : this.items[this.head];
   }
 
+  /** The item `i` places from the front (0 is the front). */
+  get(i: number): T | undefined {
+    return i < 0 || i >= this.count ? undefined : this.items[(this.head + i) & (this.items.length - 1)];
+  }
+
   clear(): void {
     this.items = new Array(16);
     this.head = 0;

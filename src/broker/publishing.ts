@@ -8,12 +8,15 @@ import { Enqueued, type Queue } from './queue.js';
 import type { QueueLog } from './store.js';
 
 /**
- * What a publish did. One instance is reused publish after publish by each publisher (no allocation
- * on the hot path); the broker clears it at the start of each publish.
+ * What a publish did. One instance is reused publish after publish by each publisher; the broker
+ * clears it at the start of each publish.
  */
 export class PublishOutcome {
-  /** The queues the message reached. */
-  readonly queues = new Set<Queue>();
+  /**
+   * The queues the message reached. Replaced rather than cleared: V8 links a cleared Set's old table
+   * to its new one, and a long-lived chain of them defeats the young-generation collector.
+   */
+  queues = new Set<Queue>();
   /** Enqueued flags of all of them. */
   flags = 0;
   /** The logs the message was written to (for a confirm that must hear how their fsync went). */
@@ -26,7 +29,7 @@ export class PublishOutcome {
   message: Message | undefined;
 
   clear(): void {
-    this.queues.clear();
+    if (this.queues.size > 0) this.queues = new Set();
     this.flags = 0;
     this.logs.length = 0;
     this.overloaded.length = 0;

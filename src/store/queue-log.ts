@@ -73,6 +73,33 @@ interface PendingUnread {
 /** A message the log keeps in memory because it could not write it. */
 type Stranded = Omit<PendingUnread, 'index'>;
 
+/**
+ * One of a segment's two files (records, or marks): its path, its descriptor while open, and what a
+ * sync round does with it. Made once per segment, so that writing allocates nothing.
+ */
+class SegmentFile implements SyncTarget {
+  fd = -1;
+
+  constructor(
+    readonly path: string,
+    private readonly segment: Segment,
+    private readonly log: FileQueueLog,
+  ) {}
+
+  /** The segment being appended to keeps its files open; older ones close after their sync. */
+  release(): boolean {
+    if (this.fd < 0 || this.log.appendsTo(this.segment)) return false;
+    this.fd = -1;
+    return true;
+  }
+
+  /** After a failed fsync the kernel may have dropped the data: nothing more goes into this segment. */
+  syncFailed(err: unknown): void {
+    this.segment.sealed = true;
+    this.log.syncFailed(this.path, err);
+  }
+}
+
 class Segment {
   /** Records written (whole or not: a corrupt one still takes its index). */
   count = 0;
@@ -86,23 +113,20 @@ class Segment {
   /** No more appends: a write or fsync to it failed. */
   sealed = false;
   states = new Uint8Array(1024);
-  segFd = -1;
-  ackFd = -1;
   readonly pending: Buffer[] = [];
   readonly pendingUnread: PendingUnread[] = [];
   marks: number[] = [];
+  /** The message records, and the delivered/removed marks. */
+  readonly seg: SegmentFile;
+  readonly ack: SegmentFile;
 
   constructor(
     readonly id: number,
-    readonly dir: string,
-  ) {}
-
-  get segPath(): string {
-    return join(this.dir, `${this.id}.seg`);
-  }
-
-  get ackPath(): string {
-    return join(this.dir, `${this.id}.ack`);
+    dir: string,
+    log: FileQueueLog,
+  ) {
+    this.seg = new SegmentFile(join(dir, `${id}.seg`), this, log);
+    this.ack = new SegmentFile(join(dir, `${id}.ack`), this, log);
   }
 
   setState(index: number, state: State): void {
@@ -171,7 +195,7 @@ export class FileQueueLog implements QueueLog {
         .filter(Number.isInteger)
         .sort((a, b) => a - b);
       for (const id of ids) {
-        const s = new Segment(id, this.dir);
+        const s = new Segment(id, this.dir, this);
         this.readMarks(s);
         this.readRecords(s);
         s.flushedCount = s.count;
@@ -193,10 +217,10 @@ export class FileQueueLog implements QueueLog {
 
   /** A missing ack file is an empty one; any other failure to read it is an error (acked messages would come back). */
   private readMarks(s: Segment): void {
-    if (!this.fs.existsSync(s.ackPath)) return;
-    const data = this.fs.readFileSync(s.ackPath);
+    if (!this.fs.existsSync(s.ack.path)) return;
+    const data = this.fs.readFileSync(s.ack.path);
     const end = scanRecords(data, (payload, offset) => {
-      if (!payload) return this.owner.logger.error({ file: s.ackPath, offset }, 'corrupt ack record skipped');
+      if (!payload) return this.owner.logger.error({ file: s.ack.path, offset }, 'corrupt ack record skipped');
       for (let i = 0; i < payload.length; ) {
         const mark = payload[i];
         const index = payload.readUInt32BE(i + 1);
@@ -210,15 +234,15 @@ export class FileQueueLog implements QueueLog {
         }
       }
     });
-    if (end < data.length) this.truncate(s.ackPath, end);
+    if (end < data.length) this.truncate(s.ack.path, end);
   }
 
   private readRecords(s: Segment): void {
-    const data = this.fs.readFileSync(s.segPath);
+    const data = this.fs.readFileSync(s.seg.path);
     const end = scanRecords(data, (payload, offset) => {
       const index = s.count++;
       if (!payload) {
-        this.owner.logger.error({ file: s.segPath, offset, index }, 'corrupt message record skipped');
+        this.owner.logger.error({ file: s.seg.path, offset, index }, 'corrupt message record skipped');
         s.setState(index, State.Removed);
         return;
       }
@@ -231,8 +255,8 @@ export class FileQueueLog implements QueueLog {
       this.unreadBytes += bodyLength(payload);
     });
     if (end < data.length) {
-      this.owner.logger.warn({ file: s.segPath, at: end, cut: data.length - end }, 'torn record at the end of a segment cut off');
-      this.truncate(s.segPath, end);
+      this.owner.logger.warn({ file: s.seg.path, at: end, cut: data.length - end }, 'torn record at the end of a segment cut off');
+      this.truncate(s.seg.path, end);
     }
     s.size = end;
     s.flushed = end;
@@ -350,7 +374,7 @@ export class FileQueueLog implements QueueLog {
     let s = this.segments[this.segments.length - 1];
     if (s === undefined || s.sealed || s.size >= this.owner.segmentSize) {
       const previous = s;
-      s = new Segment(s === undefined ? 1 : s.id + 1, this.dir);
+      s = new Segment(s === undefined ? 1 : s.id + 1, this.dir, this);
       this.segments.push(s);
       // a full segment emptied while it was still being written to goes now
       if (previous !== undefined && previous.live === 0 && previous.pending.length === 0) {
@@ -397,17 +421,17 @@ export class FileQueueLog implements QueueLog {
         this.fs.mkdirSync(this.dir);
         this.created = true;
       }
-      if (s.segFd < 0) s.segFd = this.fs.openSync(s.segPath, 'a');
-      const bytes = writeAll(this.fs, s.segFd, s.pending);
+      if (s.seg.fd < 0) s.seg.fd = this.fs.openSync(s.seg.path, 'a');
+      const bytes = writeAll(this.fs, s.seg.fd, s.pending);
       s.pending.length = 0;
       s.pendingUnread.length = 0;
       s.flushed = s.size;
       s.flushedCount = s.count;
-      this.owner.written(s.segFd, bytes, this.syncTarget(s, 'segFd'));
+      this.owner.written(s.seg.fd, bytes, s.seg);
       return true;
     } catch (err) {
       this.unwritten(s);
-      this.fail('write', s.segPath, err);
+      this.fail('write', s.seg.path, err);
       return false;
     }
   }
@@ -428,13 +452,13 @@ export class FileQueueLog implements QueueLog {
     s.pending.length = 0;
     s.pendingUnread.length = 0;
     s.sealed = true;
-    if (s.segFd >= 0) {
+    if (s.seg.fd >= 0) {
       try {
-        this.fs.ftruncateSync(s.segFd, s.flushed);
+        this.fs.ftruncateSync(s.seg.fd, s.flushed);
       } catch (err) {
         // what the failed write left in the file is marked removed, should the marks get there
         s.marks.push(Mark.RemovedRange, first, s.count);
-        this.owner.logger.error({ file: s.segPath, code: errorCode(err) }, 'cannot cut a failed write off the segment: its records are marked removed');
+        this.owner.logger.error({ file: s.seg.path, code: errorCode(err) }, 'cannot cut a failed write off the segment: its records are marked removed');
       }
     }
     s.count = first;
@@ -443,35 +467,25 @@ export class FileQueueLog implements QueueLog {
 
   private writeMarks(s: Segment): boolean {
     try {
-      if (s.ackFd < 0) s.ackFd = this.fs.openSync(s.ackPath, 'a');
-      const bytes = writeAll(this.fs, s.ackFd, [encodeMarks(s.marks)]);
+      if (s.ack.fd < 0) s.ack.fd = this.fs.openSync(s.ack.path, 'a');
+      const bytes = writeAll(this.fs, s.ack.fd, [encodeMarks(s.marks)]);
       s.marks = [];
-      this.owner.written(s.ackFd, bytes, this.syncTarget(s, 'ackFd'));
+      this.owner.written(s.ack.fd, bytes, s.ack);
       return true;
     } catch (err) {
       // the marks stay, to be written when the log works again; a torn mark record is cut off at recovery
-      this.fail('write', s.ackPath, err);
+      this.fail('write', s.ack.path, err);
       return false;
     }
   }
 
-  private syncTarget(s: Segment, file: 'segFd' | 'ackFd'): SyncTarget {
-    return {
-      path: file === 'segFd' ? s.segPath : s.ackPath,
-      release: () => this.release(s, file),
-      syncFailed: (err) => {
-        // after a failed fsync the kernel may have dropped the data: nothing more goes into this segment
-        s.sealed = true;
-        this.fail('fsync', file === 'segFd' ? s.segPath : s.ackPath, err);
-      },
-    };
+  /** Whether appends go to `s` (its files then stay open after a sync). */
+  appendsTo(s: Segment): boolean {
+    return s === this.segments[this.segments.length - 1] && !s.sealed;
   }
 
-  /** The segment being appended to keeps its files open; older ones close after their sync. */
-  private release(s: Segment, file: 'segFd' | 'ackFd'): boolean {
-    if ((s === this.segments[this.segments.length - 1] && !s.sealed) || s[file] < 0) return false;
-    s[file] = -1;
-    return true;
+  syncFailed(path: string, err: unknown): void {
+    this.fail('fsync', path, err);
   }
 
   private fail(op: string, path: string, err: unknown): void {
@@ -519,15 +533,15 @@ export class FileQueueLog implements QueueLog {
   }
 
   private closeFiles(s: Segment): void {
-    if (s.segFd >= 0) this.owner.closeFile(s.segFd);
-    if (s.ackFd >= 0) this.owner.closeFile(s.ackFd);
-    s.segFd = -1;
-    s.ackFd = -1;
+    for (const file of [s.seg, s.ack]) {
+      if (file.fd >= 0) this.owner.closeFile(file.fd);
+      file.fd = -1;
+    }
   }
 
   private deleteFiles(s: Segment): void {
-    this.removePath(s.segPath);
-    this.removePath(s.ackPath);
+    this.removePath(s.seg.path);
+    this.removePath(s.ack.path);
   }
 
   private removePath(path: string): void {
@@ -556,15 +570,15 @@ export class FileQueueLog implements QueueLog {
       }
       let chunk: Buffer;
       try {
-        chunk = this.readAt(s.segPath, this.cursorOffset, READ_CHUNK);
+        chunk = this.readAt(s.seg.path, this.cursorOffset, READ_CHUNK);
       } catch (err) {
         // what is left stays unread, to be read when the log is told to try again
-        this.readFailed(s.segPath, err);
+        this.readFailed(s.seg.path, err);
         break;
       }
       if (chunk.length < RECORD_HEADER_SIZE) {
         // the file is shorter than its records say (changed under us): what is missing is lost
-        this.owner.logger.error({ file: s.segPath, offset: this.cursorOffset }, 'segment ends before its last records');
+        this.owner.logger.error({ file: s.seg.path, offset: this.cursorOffset }, 'segment ends before its last records');
         for (; this.cursorIndex < s.count; this.cursorIndex++) {
           if (s.states[this.cursorIndex] === State.Removed) continue;
           s.states[this.cursorIndex] = State.Removed;
@@ -580,9 +594,9 @@ export class FileQueueLog implements QueueLog {
           if (o > 0) break;
           // a record larger than the chunk: read it whole
           try {
-            bytes += this.take(s, this.readAt(s.segPath, this.cursorOffset, RECORD_HEADER_SIZE + length), 0, out);
+            bytes += this.take(s, this.readAt(s.seg.path, this.cursorOffset, RECORD_HEADER_SIZE + length), 0, out);
           } catch (err) {
-            this.readFailed(s.segPath, err);
+            this.readFailed(s.seg.path, err);
           }
           break;
         }
@@ -636,12 +650,7 @@ export class FileQueueLog implements QueueLog {
 
   /** The store is closing: files close, nothing is deleted. */
   close(): void {
-    for (const s of this.segments) {
-      if (s.segFd >= 0) this.owner.closeFile(s.segFd);
-      if (s.ackFd >= 0) this.owner.closeFile(s.ackFd);
-      s.segFd = -1;
-      s.ackFd = -1;
-    }
+    for (const s of this.segments) this.closeFiles(s);
   }
 
   destroy(): void {

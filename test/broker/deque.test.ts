@@ -1,4 +1,4 @@
-// The ring-buffer deque behaves like an array used as a double-ended queue, through every growth.
+// The ring-buffer deque behaves like an array used as a double-ended queue (indexing included), through every growth.
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import { Deque } from '../../src/broker/deque.js';
@@ -21,6 +21,7 @@ it('matches an array model under random push, unshift, shift and clear', () => {
         else (d.clear(), (model.length = 0));
         expect(d.length).toBe(model.length);
         expect(d.peek()).toBe(model[0]);
+        for (const i of [0, model.length >> 1, model.length - 1, model.length, -1]) expect(d.get(i)).toBe(i < 0 ? undefined : model[i]);
       }
     }),
   );

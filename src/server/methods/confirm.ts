@@ -88,7 +88,7 @@ export class PublisherConfirms implements PublishMode, SyncListener, ConfirmWrit
     } else {
       this.releaseUpTo(this.heldUpTo, lost);
       this.holding = false;
-      this.coveredLogs.clear();
+      this.coveredLogs = new Set();
     }
   }
 
