@@ -55,10 +55,29 @@ export class PermissionStore {
 
   /** A deleted user's permissions go with it. */
   clearUser(user: string): void {
+    this.clearWhere((u) => u === user);
+  }
+
+  /** A deleted vhost's permissions go with it. */
+  clearVhost(vhost: string): void {
+    this.clearWhere((_, v) => v === vhost);
+  }
+
+  private clearWhere(test: (user: string, vhost: string) => boolean): void {
     for (const k of [...this.entries.keys()]) {
-      const [u, vhost] = k.split('\u0000');
-      if (u === user) this.clear(u, vhost);
+      const [user, vhost] = k.split('\u0000');
+      if (test(user, vhost)) this.clear(user, vhost);
     }
+  }
+
+  /** Every user's permissions, by vhost then user. */
+  list(): { user: string; vhost: string; permissions: PermissionSet }[] {
+    return [...this.entries.entries()]
+      .map(([k, c]) => {
+        const [user, vhost] = k.split('\u0000');
+        return { user, vhost, permissions: c.set };
+      })
+      .sort((a, b) => (a.vhost === b.vhost ? (a.user < b.user ? -1 : 1) : a.vhost < b.vhost ? -1 : 1));
   }
 
   get(user: string, vhost: string): PermissionSet | undefined {

@@ -27,14 +27,15 @@ export class ResourceMonitor {
   private readonly forced = new Map<Alarm, boolean>();
   private readonly listeners: AlarmListener[] = [];
   private readonly timer: Timer;
-  private readonly memoryLimit: number;
+  /** RSS above which the memory alarm is raised (bytes). */
+  readonly memoryLimit: number;
   /** A write failed: the next check raises the disk alarm whatever it measures. */
   private writeFailed = false;
   /** Bytes the store may write before free space is measured again (see `written`). */
   private writeBudget = 0;
 
   constructor(
-    private readonly limits: AlarmLimits,
+    readonly limits: AlarmLimits,
     private readonly dataDir: string | undefined,
     private readonly clock: Clock,
     private readonly logger: Logger,
@@ -103,6 +104,16 @@ export class ResourceMonitor {
     const headroom = free - this.limits.diskFreeLimit;
     this.writeBudget = Math.max(0, headroom / 2);
     return headroom < 0;
+  }
+
+  /** Free bytes on the data directory's disk now (0 without a data directory or when it cannot be measured). */
+  diskFree(): number {
+    if (this.dataDir === undefined) return 0;
+    try {
+      return this.freeBytes(this.dataDir);
+    } catch {
+      return 0;
+    }
   }
 
   /** Sets (true) or clears (false) an alarm by hand; undefined goes back to measuring. */

@@ -6,7 +6,8 @@ import { unrestricted, userAccess, type Access } from './access.js';
 import { DEFAULT_ALARM_LIMITS, ResourceMonitor, type Alarm, type AlarmLimits } from './alarms.js';
 import { realClock, type Clock } from './clock.js';
 import { nullLogger, type Logger } from './logger.js';
-import { MessageCounters } from './observation.js';
+import type { ClientConnection } from './clients.js';
+import { ChurnCounters, MessageCounters } from './observation.js';
 import { Session, type SessionOutput } from './session.js';
 import type { DefinitionKind, MessageStore } from './store.js';
 import { VirtualHost, type VhostContext } from './virtual-host.js';
@@ -33,12 +34,18 @@ export class Broker implements VhostContext {
   readonly permissions: PermissionStore;
   /** Memory and disk alarms; `alarms.force()` raises one by hand. */
   readonly alarms: ResourceMonitor;
+  /** Client connections that have completed their handshake. */
+  readonly connections = new Set<ClientConnection>();
+  readonly churn = new ChurnCounters();
+  /** When the broker started (ms since the epoch, by its clock). */
+  readonly startedAt: number;
   private readonly vhosts = new Map<string, VirtualHost>();
 
   constructor(options: BrokerOptions = {}) {
     this.store = options.store;
     this.clock = options.clock ?? realClock;
     this.logger = options.logger ?? nullLogger;
+    this.startedAt = this.clock.now();
     this.alarms = new ResourceMonitor({ ...DEFAULT_ALARM_LIMITS, ...options.limits }, options.dataDir, this.clock, this.logger);
     const store = this.store;
     ({ users: this.users, permissions: this.permissions } = durableAuth(store));
@@ -65,23 +72,43 @@ export class Broker implements VhostContext {
       for (const d of definitions) {
         if (d.kind !== kind) continue;
         const vhost = this.vhosts.get(d.vhost) ?? this.createVhost(d.vhost);
-        vhost.restore(d);
+        if (kind === 'vhost') {
+          vhost.description = typeof d.value.description === 'string' ? d.value.description : vhost.description;
+          vhost.tags = Array.isArray(d.value.tags) ? d.value.tags.map(String) : vhost.tags;
+        } else vhost.restore(d);
       }
     }
     store.dropUnopenedLogs();
   }
 
-  addVhost(name: string): VirtualHost {
-    const existing = this.vhosts.get(name);
-    if (existing) return existing;
-    this.store?.putDefinition({ kind: 'vhost', vhost: name, key: name, value: {} });
-    return this.createVhost(name);
+  /** A vhost, made if it does not exist; its description and tags are set when given. */
+  addVhost(name: string, metadata: { description?: string; tags?: readonly string[] } = {}): VirtualHost {
+    const vhost = this.vhosts.get(name) ?? this.createVhost(name);
+    if (metadata.description !== undefined) vhost.description = metadata.description;
+    if (metadata.tags !== undefined) vhost.tags = metadata.tags;
+    this.store?.putDefinition({ kind: 'vhost', vhost: name, key: name, value: { description: vhost.description, tags: [...vhost.tags] } });
+    return vhost;
   }
 
   private createVhost(name: string): VirtualHost {
-    const vhost = new VirtualHost(name, this);
+    const vhost = new VirtualHost(name, this, name === '/' ? 'Default virtual host' : '');
     this.vhosts.set(name, vhost);
     return vhost;
+  }
+
+  /**
+   * Deletes a vhost and everything in it, as RabbitMQ does: its connections are closed (320), its
+   * queues, exchanges, policies and permissions go. False when there is no such vhost.
+   */
+  deleteVhost(name: string): boolean {
+    const vhost = this.vhosts.get(name);
+    if (!vhost) return false;
+    for (const c of [...this.connections]) if (c.vhost === name) c.close(320, `CONNECTION_FORCED - vhost '${name}' is deleted`);
+    vhost.destroy();
+    this.permissions.clearVhost(name);
+    this.store?.deleteDefinition('vhost', name, name);
+    this.vhosts.delete(name);
+    return true;
   }
 
   vhost(name: string): VirtualHost | undefined {
@@ -114,7 +141,7 @@ export class Broker implements VhostContext {
    * `owner` is the connection, for exclusive queues.
    */
   openSession(vhost: VirtualHost, user: string | undefined, owner: object, output: SessionOutput): Session {
-    return new Session(vhost, this.access(user, vhost.name), owner, output);
+    return new Session(vhost, user ?? '', this.access(user, vhost.name), owner, output);
   }
 
   /** Hands buffered store writes to the OS (before replies go out, so an acked message stays acked). */

@@ -54,6 +54,8 @@ export interface ExchangeOptions {
   autoDelete: boolean;
   internal: boolean;
   args: FieldTable;
+  /** Who declared it; undefined for the broker's own. */
+  createdBy?: string;
 }
 
 export abstract class Exchange {

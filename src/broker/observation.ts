@@ -48,6 +48,18 @@ export class MessageCounters {
 }
 
 export type CounterKey = Exclude<keyof MessageCounters, 'add'>;
+
+/** How many connections, channels and queues came and went (RabbitMQ's churn rates). */
+export class ChurnCounters {
+  connectionCreated = 0;
+  connectionClosed = 0;
+  channelCreated = 0;
+  channelClosed = 0;
+  queueCreated = 0;
+  /** Every queue.declare that succeeded, passive ones and redeclarations included. */
+  queueDeclared = 0;
+  queueDeleted = 0;
+}
 export const COUNTER_KEYS = Object.keys(new MessageCounters()) as CounterKey[];
 
 /** Who an event belongs to: every event carries the broker (or server) it came from. */

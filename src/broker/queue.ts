@@ -87,6 +87,8 @@ export interface QueueOptions {
   /** The connection that owns an exclusive queue. */
   owner: object | undefined;
   args: FieldTable;
+  /** Who declared it; undefined when restored at start-up. */
+  createdBy?: string;
 }
 
 export class Queue {
@@ -97,8 +99,9 @@ export class Queue {
   /** Bindings into this queue (the default exchange's implicit one is not among them). */
   readonly bindings = new Set<Binding>();
   readonly counters = new MessageCounters();
-  /** Delivered and not yet acknowledged. */
+  /** Delivered and not yet acknowledged, and their body bytes. */
   unacked = 0;
+  unackedBytes = 0;
   private nextSeq = 0;
   private roundRobin = 0;
   private hadConsumer = false;
@@ -162,6 +165,11 @@ export class Queue {
     this.log?.destroy();
   }
 
+  /** The policy in effect (the management API shows it). */
+  get policy(): Policy | undefined {
+    return this.host.policyFor(this);
+  }
+
   get deadLetterExchange(): string | undefined {
     return this.limits.deadLetterExchange;
   }
@@ -189,6 +197,13 @@ export class Queue {
 
   private get readyBytes(): number {
     return this.bytes + (this.log?.unreadBytes ?? 0);
+  }
+
+  /** Where the ready messages are, for statistics: in memory, or only in the log (paged out). */
+  get lengths(): { ready: number; readyBytes: number; resident: number; residentBytes: number; pagedOut: number; pagedOutBytes: number } {
+    const pagedOut = this.log?.unread ?? 0;
+    const pagedOutBytes = this.log?.unreadBytes ?? 0;
+    return { ready: this.readyCount, readyBytes: this.readyBytes, resident: this.messages.length, residentBytes: this.bytes, pagedOut, pagedOutBytes };
   }
 
   /** Whether a new message goes to the log only: memory is full, or older ones are there already. */
@@ -351,6 +366,7 @@ export class Queue {
     c.deliveredBytes += entry.message.body.length;
     if (!needsAck) return this.discard(entry);
     this.unacked++;
+    this.unackedBytes += entry.message.body.length;
     if (entry.ref >= 0) this.log!.delivered(entry.ref);
   }
 
@@ -465,6 +481,7 @@ export class Queue {
   /** Delivered messages come back from a client: acked, put back, or dead-lettered. */
   settle(entries: QueuedMessage[], how: Settlement): void {
     this.unacked -= entries.length;
+    for (const e of entries) this.unackedBytes -= e.message.body.length;
     if (how === 'requeue') {
       // a deleted queue takes nothing back
       if (!this.deleted) this.requeue(entries);

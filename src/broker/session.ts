@@ -56,6 +56,8 @@ class SessionConsumer implements Consumer {
     readonly prefetch: number,
     /** Where a stream consumer starts reading. */
     readonly start: unknown,
+    /** Its basic.consume arguments (shown by the management API). */
+    readonly args: FieldTable,
   ) {}
 
   ready(): boolean {
@@ -94,6 +96,8 @@ export class Session {
 
   constructor(
     readonly vhost: VirtualHost,
+    /** The user it acts for ('' for the broker itself). */
+    readonly user: string,
     private readonly access: Access,
     /** The connection: exclusive queues belong to it. */
     readonly owner: object,
@@ -116,7 +120,7 @@ export class Session {
   // ---- exchanges, queues and bindings ----
 
   declareExchange(d: ExchangeDeclare): void {
-    this.vhost.declareExchange(d, this.access);
+    this.vhost.declareExchange({ ...d, user: this.user }, this.access);
   }
 
   deleteExchange(name: string, ifUnused: boolean): void {
@@ -140,7 +144,7 @@ export class Session {
   }
 
   declareQueue(d: Omit<QueueDeclare, 'owner'>): Queue {
-    const q = this.vhost.declareQueue({ ...d, owner: this.owner }, this.access);
+    const q = this.vhost.declareQueue({ ...d, owner: this.owner, user: this.user }, this.access);
     this.lastQueue = q.name;
     return q;
   }
@@ -202,7 +206,7 @@ export class Session {
     const start = q.checkConsumer(args, { noAck, prefetch: this.consumerPrefetch, channelPrefetch: this.channelPrefetch }, exclusive);
     const priorityArg = args['x-priority'];
     const priority = isIntegerField(priorityArg) ? Number(priorityArg.value) : 0;
-    this.consumers.set(consumerTag, new SessionConsumer(this, consumerTag, q, noAck, exclusive, priority, this.consumerPrefetch, start));
+    this.consumers.set(consumerTag, new SessionConsumer(this, consumerTag, q, noAck, exclusive, priority, this.consumerPrefetch, start, args));
     return consumerTag;
   }
 
@@ -235,6 +239,21 @@ export class Session {
 
   get consumerCount(): number {
     return this.consumers.size;
+  }
+
+  /** The session's consumers (not direct reply-to), for observers. */
+  get consumerList(): readonly SessionConsumer[] {
+    return [...this.consumers.values()];
+  }
+
+  /** Deliveries awaiting an acknowledgement. */
+  get unackedCount(): number {
+    return this.deliveries.size;
+  }
+
+  /** basic.qos in force: the per-consumer prefetch, and the channel-wide one. */
+  get prefetch(): { perConsumer: number; global: number } {
+    return { perConsumer: this.consumerPrefetch, global: this.channelPrefetch };
   }
 
   hasCredit(c: SessionConsumer): boolean {
@@ -321,9 +340,11 @@ export class Session {
   /** Routes a checked message (see checkPublish); what happened is left in `outcome`. */
   publish(exchange: string, routingKey: string, mandatory: boolean, header: Buffer, body: Buffer, ttl: number | undefined, outcome: PublishOutcome): void {
     const message = new Message(exchange, routingKey, this.withReplyTo(header), body);
-    this.counters.published++;
-    this.counters.publishedBytes += body.length;
+    const counters = this.counters;
+    counters.published++;
+    counters.publishedBytes += body.length;
     this.vhost.publish(message, ttl, mandatory, outcome);
+    if (outcome.unroutable) mandatory ? counters.unroutableReturned++ : counters.unroutableDropped++;
   }
 
   // ---- basic.get and acknowledgements ----

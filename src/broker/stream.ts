@@ -271,7 +271,14 @@ export class StreamQueue extends Queue {
   /** Nothing is taken from a stream, or put back: acks only give credit back. */
   override settle(entries: QueuedMessage[], how: Settlement): void {
     this.unacked -= entries.length;
+    for (const e of entries) this.unackedBytes -= e.message.body.length;
     if (how === 'ack') this.counters.acked += entries.length;
+  }
+
+  /** Everything retained counts as ready, in memory (the log holds a copy). */
+  override get lengths(): Queue['lengths'] {
+    const bytes = this.segments.reduce((n, s) => n + s.bytes, 0);
+    return { ready: this.length, readyBytes: bytes, resident: this.length, residentBytes: bytes, pagedOut: 0, pagedOutBytes: 0 };
   }
 
 }

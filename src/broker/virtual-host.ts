@@ -12,7 +12,7 @@ import { accessRefused, commandInvalid, notFound, preconditionFailed, resourceLo
 import { EXCHANGE_TYPES, bindingId, createExchange, type Binding, type Destination, type Exchange, type ExchangeType } from './exchange.js';
 import type { Logger } from './logger.js';
 import type { Message } from './message.js';
-import { MessageCounters, announce } from './observation.js';
+import { MessageCounters, announce, type ChurnCounters } from './observation.js';
 import { senderSelected, withoutBcc, type PublishOutcome } from './publishing.js';
 import { Enqueued, Queue, type QueueHost } from './queue.js';
 import { QuorumQueue } from './quorum.js';
@@ -37,6 +37,8 @@ const PREDECLARED: readonly [string, ExchangeType, boolean][] = [
 
 export interface ExchangeDeclare {
   name: string;
+  /** Who declared it (the management API shows it); absent for the broker's own. */
+  user?: string;
   type: string;
   passive: boolean;
   durable: boolean;
@@ -47,6 +49,8 @@ export interface ExchangeDeclare {
 
 export interface QueueDeclare {
   name: string;
+  /** Who declared it (the management API shows it); absent for the broker's own. */
+  user?: string;
   passive: boolean;
   durable: boolean;
   exclusive: boolean;
@@ -61,6 +65,7 @@ export interface VhostContext {
   readonly clock: Clock;
   readonly store: MessageStore | undefined;
   readonly logger: Logger;
+  readonly churn: ChurnCounters;
 }
 
 /**
@@ -91,6 +96,8 @@ export class VirtualHost implements QueueHost {
   /** Direct reply-to consumers by the name their requests carry in reply_to. */
   readonly replyTargets = new Map<string, ReplyTarget>();
   readonly counters = new MessageCounters();
+  /** Octets of the connections to this vhost that have closed (open ones count their own). */
+  closedOctets = { in: 0, out: 0 };
   readonly clock: Clock;
   private readonly store: MessageStore | undefined;
   /** Exclusive queues by owning connection, so a closing connection finds its own at once. */
@@ -100,6 +107,9 @@ export class VirtualHost implements QueueHost {
     readonly name: string,
     /** The broker: named as the owner of the vhost's observation events. */
     readonly context: VhostContext,
+    /** What the vhost is for, and its tags (RabbitMQ's vhost metadata). */
+    public description = '',
+    public tags: readonly string[] = [],
   ) {
     this.clock = context.clock;
     this.store = context.store;
@@ -180,7 +190,7 @@ export class VirtualHost implements QueueHost {
 
   private createExchange(d: ExchangeDeclare, save: boolean): Exchange {
     if (save && d.durable) this.store?.putDefinition(exchangeDefinition(this.name, d));
-    const e = createExchange(d.name, d.type as ExchangeType, { durable: d.durable, autoDelete: d.autoDelete, internal: d.internal, args: d.args });
+    const e = createExchange(d.name, d.type as ExchangeType, { durable: d.durable, autoDelete: d.autoDelete, internal: d.internal, args: d.args, createdBy: d.user });
     this.exchanges.set(d.name, e);
     this.applyExchangePolicy(e);
     announce('exchange', this.context, 'created', this.name, e);
@@ -218,6 +228,12 @@ export class VirtualHost implements QueueHost {
 
   /** In RabbitMQ's order: the name, configure access, then an existing queue's equivalence or a new one's arguments. */
   declareQueue(d: QueueDeclare, access: Access): Queue {
+    const q = this.declaredQueue(d, access);
+    this.context.churn.queueDeclared++;
+    return q;
+  }
+
+  private declaredQueue(d: QueueDeclare, access: Access): Queue {
     if (d.passive) {
       const q = this.queues.get(d.name);
       if (!q) throw notFound(`no ${this.describe('queue', d.name)}`);
@@ -263,7 +279,7 @@ export class VirtualHost implements QueueHost {
     // a queue that does not survive a restart still keeps its backlog out of memory
     const log = stored ? this.store!.queueLog(this.name, name) : this.store?.pagingLog();
     const owner = d.exclusive ? d.owner : undefined;
-    const options = { durable: d.durable, autoDelete: d.autoDelete, owner, args: d.args };
+    const options = { durable: d.durable, autoDelete: d.autoDelete, owner, args: d.args, createdBy: d.user };
     const type = queueTypeOf(d.args);
     const Type = type === 'stream' ? StreamQueue : type === 'quorum' ? QuorumQueue : Queue;
     const q = new Type(this.name, name, options, this, log);
@@ -273,6 +289,7 @@ export class VirtualHost implements QueueHost {
       if (!mine) this.owned.set(owner, (mine = new Set()));
       mine.add(q);
     }
+    this.context.churn.queueCreated++;
     announce('queue', this.context, 'created', this.name, q);
     return q;
   }
@@ -333,6 +350,7 @@ export class VirtualHost implements QueueHost {
     for (const c of [...q.consumers]) c.queueDeleted(q);
     q.purge();
     q.dispose();
+    this.context.churn.queueDeleted++;
     announce('queue', this.context, 'deleted', this.name, q);
   }
 
@@ -383,6 +401,13 @@ export class VirtualHost implements QueueHost {
     const targets = new Set<Queue>();
     this.route(dlx, dead, targets);
     for (const target of targets) if (!wouldCycle(dead, target.name)) target.enqueue(dead);
+  }
+
+  /** The vhost is deleted: its queues (with their logs), exchanges, bindings and policies go. */
+  destroy(): void {
+    for (const q of [...this.queues.values()]) this.removeQueue(q);
+    for (const e of [...this.exchanges.values()]) if (!PREDECLARED.some(([name]) => name === e.name)) this.removeExchange(e);
+    for (const name of [...this.policies.keys()]) this.clearPolicy(name);
   }
 
   /** Deletes the exclusive queues of a connection that has closed. */

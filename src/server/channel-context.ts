@@ -50,6 +50,9 @@ export interface PublishMode {
   published(outcome: PublishOutcome): void;
   /** Takes an acknowledgement to apply later (a transaction); false: apply it now. */
   holdSettle(tag: number, multiple: boolean, how: Settlement): boolean;
+  /** Publishes not yet confirmed (confirm mode) or held for the commit (tx), and acks held for it. */
+  readonly heldPublishes: number;
+  readonly heldAcks: number;
   /** The channel closes: nothing more is sent for what is pending. */
   release(): void;
 }

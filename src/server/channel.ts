@@ -4,6 +4,7 @@
 import { BrokerError } from '../broker/errors.js';
 import type { Message } from '../broker/message.js';
 import { PublishOutcome } from '../broker/publishing.js';
+import type { ClientChannel } from '../broker/clients.js';
 import type { Session, SessionOutput } from '../broker/session.js';
 import { DecodeError } from '../protocol/codec.js';
 import { cannotDecodeDetail } from '../protocol/erlang-format.js';
@@ -63,7 +64,7 @@ const HANDLERS: ReadonlyMap<number, (ch: AmqpChannel, method: Method) => void> =
   [ClassId.TX, txMethod],
 ]);
 
-export class Channel implements AmqpChannel, SessionOutput {
+export class Channel implements AmqpChannel, SessionOutput, ClientChannel {
   private state = State.Open;
   private content = Content.None;
   private publishArgs: BasicPublish | undefined;
@@ -86,6 +87,32 @@ export class Channel implements AmqpChannel, SessionOutput {
 
   open(): void {
     this.connection.send(this.id, CHANNEL_OPEN_OK, { channelId: Buffer.alloc(0) });
+  }
+
+  // ---- as observers see it ----
+
+  get number(): number {
+    return this.id;
+  }
+
+  get confirm(): boolean {
+    return this.mode?.kind === 'confirm';
+  }
+
+  get transactional(): boolean {
+    return this.mode?.kind === 'tx';
+  }
+
+  get unconfirmed(): number {
+    return this.mode?.kind === 'confirm' ? this.mode.heldPublishes : 0;
+  }
+
+  get uncommittedMessages(): number {
+    return this.mode?.kind === 'tx' ? this.mode.heldPublishes : 0;
+  }
+
+  get uncommittedAcks(): number {
+    return this.mode?.kind === 'tx' ? this.mode.heldAcks : 0;
   }
 
   /** Method, header and body frames of this channel (the connection has already vetted the frame type). */

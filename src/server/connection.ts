@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from '../broker/logger.js';
 import type { Broker } from '../broker/broker.js';
 import type { Alarm } from '../broker/alarms.js';
+import type { ClientChannel, ClientConnection } from '../broker/clients.js';
 import type { Clock, Timer } from '../broker/clock.js';
 import { MessageCounters, announce, observed } from '../broker/observation.js';
 import type { VirtualHost } from '../broker/virtual-host.js';
@@ -88,7 +89,7 @@ const HEARTBEAT_FRAME = heartbeatFrame();
 
 let nextConnectionId = 1;
 
-export class Connection implements FrameSink, FlowListener, ConnectionPort {
+export class Connection implements FrameSink, FlowListener, ConnectionPort, ClientConnection {
   readonly id = nextConnectionId++;
   readonly out = new Writer();
   readonly logger: Logger;
@@ -96,10 +97,20 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort {
   private readonly clock: Clock;
   /** Message counters of the channels that have closed (open channels keep their own). */
   private readonly closedChannels = new MessageCounters();
-  /** Octets received and sent on the socket (RabbitMQ's recv_oct and send_oct). */
+  /** Octets received and sent on the socket (RabbitMQ's recv_oct and send_oct), and the reads and writes. */
   bytesIn = 0;
   bytesOut = 0;
-  private state = State.Header;
+  reads = 0;
+  writes = 0;
+  /** RabbitMQ's name for the connection: "peer -> local address". */
+  readonly name: string;
+  readonly peerHost: string;
+  readonly peerPort: number;
+  readonly host: string;
+  readonly port: number;
+  authMechanism = '';
+  connectedAt = 0;
+  private phase = State.Header;
   private header: Buffer | null = null;
   private readonly parser: FrameParser;
   private flushScheduled = false;
@@ -110,8 +121,8 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort {
   channelMax = 0;
   frameMax = FRAME_MIN_SIZE;
   heartbeat = 0;
-  user: User | undefined;
-  vhost: VirtualHost | undefined;
+  private authenticated: User | undefined;
+  private virtualHost: VirtualHost | undefined;
   clientProperties: FieldTable = Object.create(null);
   private readonly channels = new Map<number, Channel>();
   /** Overloaded queues this connection published to: it reads nothing more until they drain. */
@@ -133,7 +144,12 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort {
     readonly ctx: ConnectionContext,
     readonly socket: Socket,
   ) {
-    this.logger = ctx.logger.child({ connection: this.id, peer: `${socket.remoteAddress}:${socket.remotePort}` });
+    this.peerHost = socket.remoteAddress ?? '';
+    this.peerPort = socket.remotePort ?? 0;
+    this.host = socket.localAddress ?? '';
+    this.port = socket.localPort ?? 0;
+    this.name = `${this.peerHost}:${this.peerPort} -> ${this.host}:${this.port}`;
+    this.logger = ctx.logger.child({ connection: this.id, peer: `${this.peerHost}:${this.peerPort}` });
     this.broker = ctx.broker;
     this.clock = ctx.broker.clock;
     this.parser = new FrameParser(this, FRAME_MIN_SIZE);
@@ -162,12 +178,35 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort {
     return this.channels.size;
   }
 
+  // ---- as observers see it ----
+
+  get user(): string {
+    return this.authenticated?.name ?? '';
+  }
+
+  get vhost(): string {
+    return this.virtualHost?.name ?? '';
+  }
+
+  get clientChannels(): Iterable<ClientChannel> {
+    return this.channels.values();
+  }
+
+  get sendPending(): number {
+    return this.out.pendingBytes + this.socket.writableLength;
+  }
+
+  get state(): 'running' | 'blocked' | 'flow' {
+    return this.blocked ? 'blocked' : this.waitingFor.size > 0 ? 'flow' : 'running';
+  }
+
   // ---- input ----
 
   private onData(chunk: Buffer): void {
     this.receivedSinceBeat = true;
+    this.reads++;
     this.bytesIn += chunk.length;
-    if (this.state === State.Header) {
+    if (this.phase === State.Header) {
       chunk = this.readProtocolHeader(chunk);
       if (chunk.length === 0) return;
     }
@@ -194,7 +233,7 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort {
       this.socket.end(PROTOCOL_HEADER);
       return EMPTY;
     }
-    this.state = State.Start;
+    this.phase = State.Start;
     this.send(0, CONNECTION_START, {
       versionMajor: PROTOCOL_VERSION.major,
       versionMinor: PROTOCOL_VERSION.minor,
@@ -207,9 +246,9 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort {
 
   onFrame(type: number, channel: number, payload: Buffer): void {
     if (observed.frame.hasSubscribers) observed.frame.publish({ broker: this.broker, connection: this.id, channel, direction: 'in', type, payload });
-    if (this.state >= State.Closing) return this.onFrameWhileClosing(type, channel, payload);
+    if (this.phase >= State.Closing) return this.onFrameWhileClosing(type, channel, payload);
     try {
-      if (this.state !== State.Running) this.onHandshakeFrame(type, channel, payload);
+      if (this.phase !== State.Running) this.onHandshakeFrame(type, channel, payload);
       else if (channel === 0) this.onConnectionFrame(type, payload);
       else this.onChannelFrame(type, channel, payload);
     } catch (err) {
@@ -221,7 +260,7 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort {
 
   /** Once closing, only connection.close-ok (or a crossing connection.close) matters. */
   private onFrameWhileClosing(type: number, channel: number, payload: Buffer): void {
-    if (this.state !== State.Closing || channel !== 0 || type !== FRAME_METHOD) return;
+    if (this.phase !== State.Closing || channel !== 0 || type !== FRAME_METHOD) return;
     const key = methodKey(payload);
     if (key === CONNECTION_CLOSE_OK) this.destroy();
     else if (key === CONNECTION_CLOSE) this.send(0, CONNECTION_CLOSE_OK, {});
@@ -229,9 +268,9 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort {
 
   /** start-ok, tune-ok and open, in that order, and nothing else. */
   private onHandshakeFrame(type: number, channel: number, payload: Buffer): void {
-    const expected = this.state === State.Start ? CONNECTION_START_OK : this.state === State.Tune ? CONNECTION_TUNE_OK : CONNECTION_OPEN;
+    const expected = this.phase === State.Start ? CONNECTION_START_OK : this.phase === State.Tune ? CONNECTION_TUNE_OK : CONNECTION_OPEN;
     if (channel !== 0 || type !== FRAME_METHOD || methodKey(payload) !== expected) {
-      if (type === FRAME_HEARTBEAT && channel === 0 && this.state === State.Open) return;
+      if (type === FRAME_HEARTBEAT && channel === 0 && this.phase === State.Open) return;
       throw amqpError(
         ReplyCode.COMMAND_INVALID,
         `expected '${methodName(expected)}' during the handshake`,
@@ -280,6 +319,7 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort {
 
   private onStartOk(args: MethodArgs<typeof CONNECTION_START_OK>): void {
     this.clientProperties = args.clientProperties;
+    this.authMechanism = args.mechanism;
     if (!isMechanism(args.mechanism)) {
       throw amqpError(ReplyCode.COMMAND_INVALID, `unknown authentication mechanism '${args.mechanism}'`, CONNECTION_START_OK);
     }
@@ -289,8 +329,8 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort {
     }
     const user = this.broker.users.authenticate(credentials.username, credentials.password);
     if (!user) return this.refuseLogin(args.mechanism, credentials.username);
-    this.user = user;
-    this.state = State.Tune;
+    this.authenticated = user;
+    this.phase = State.Tune;
     const { channelMax, frameMax, heartbeat } = this.ctx.config;
     this.send(0, CONNECTION_TUNE, { channelMax, frameMax, heartbeat });
   }
@@ -324,7 +364,7 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort {
     this.frameMax = args.frameMax;
     this.parser.frameMax = args.frameMax;
     this.heartbeat = args.heartbeat;
-    this.state = State.Open;
+    this.phase = State.Open;
     this.startHeartbeats();
   }
 
@@ -333,15 +373,18 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort {
     if (!vhost) {
       throw amqpError(ReplyCode.NOT_ALLOWED, `vhost ${args.virtualHost} not found`, CONNECTION_OPEN);
     }
-    if (!this.broker.permissions.hasVhostAccess(this.user!.name, vhost.name)) {
-      throw amqpError(ReplyCode.NOT_ALLOWED, `access to vhost '${vhost.name}' refused for user '${this.user!.name}'`, CONNECTION_OPEN);
+    if (!this.broker.permissions.hasVhostAccess(this.authenticated!.name, vhost.name)) {
+      throw amqpError(ReplyCode.NOT_ALLOWED, `access to vhost '${vhost.name}' refused for user '${this.authenticated!.name}'`, CONNECTION_OPEN);
     }
-    this.vhost = vhost;
-    this.state = State.Running;
+    this.virtualHost = vhost;
+    this.phase = State.Running;
+    this.connectedAt = this.clock.now();
+    this.broker.connections.add(this);
+    this.broker.churn.connectionCreated++;
     this.clock.cancel(this.handshakeTimer);
     this.handshakeTimer = undefined;
     this.send(0, CONNECTION_OPEN_OK, { knownHosts: '' });
-    this.logger.info({ user: this.user?.name, vhost: vhost.name }, 'connection opened');
+    this.logger.info({ user: this.authenticated?.name, vhost: vhost.name }, 'connection opened');
   }
 
   private onChannelFrame(type: number, id: number, payload: Buffer): void {
@@ -358,9 +401,10 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort {
     if (type !== FRAME_METHOD) throw unexpectedNonMethod();
     const method = decodeMethodStrict(payload);
     if (method.id !== CHANNEL_OPEN) throw amqpError(ReplyCode.CHANNEL_ERROR, `expected 'channel.open'`, method.id);
-    const vhost = this.vhost!;
-    const opened = new Channel(this, id, (output) => this.broker.openSession(vhost, this.user!.name, this, output));
+    const vhost = this.virtualHost!;
+    const opened = new Channel(this, id, (output) => this.broker.openSession(vhost, this.authenticated!.name, this, output));
     this.channels.set(id, opened);
+    this.broker.churn.channelCreated++;
     announce('channel', this.broker, 'created', vhost.name, opened);
     opened.open();
   }
@@ -444,8 +488,9 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort {
     const channel = this.channels.get(id);
     if (channel === undefined) return;
     this.channels.delete(id);
+    this.broker.churn.channelClosed++;
     this.closedChannels.add(channel.session.counters);
-    announce('channel', this.broker, 'deleted', this.vhost?.name ?? '', channel);
+    announce('channel', this.broker, 'deleted', this.virtualHost?.name ?? '', channel);
   }
 
   hasCapability(name: string): boolean {
@@ -460,7 +505,7 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort {
    * Before connection.tune-ok RabbitMQ explains nothing: it waits a little and drops the socket.
    */
   private onError(err: AmqpError, channelId: number): void {
-    if (this.state < State.Open) {
+    if (this.phase < State.Open) {
       this.logger.warn({ code: err.code, text: err.text }, 'handshake failed');
       return this.closeSilently();
     }
@@ -482,20 +527,20 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort {
       err.kind === 'too-large'
         ? frameErrorDetail(type, EMPTY, ['frame_too_large', size, this.frameMax - FRAME_OVERHEAD])
         : frameErrorDetail(type, err.payload, ['invalid_frame_end_marker', err.frameEnd]);
-    if (this.state < State.Open) return this.closeSilently();
+    if (this.phase < State.Open) return this.closeSilently();
     this.sendClose(new AmqpError(ReplyCode.FRAME_ERROR, `FRAME_ERROR - ${detail}`), SILENT_CLOSE_DELAY_MS);
   }
 
   private onInternalError(err: unknown): void {
     this.logger.error({ err }, 'internal error');
     this.parser.stop();
-    if (this.state < State.Open) return this.closeSilently();
+    if (this.phase < State.Open) return this.closeSilently();
     this.closeWithError(amqpError(ReplyCode.INTERNAL_ERROR, String((err as Error)?.message ?? err)));
   }
 
   /** Sends connection.close for a hard error and waits for close-ok (up to RabbitMQ's 30 s). */
   closeWithError(err: AmqpError): void {
-    if (this.state >= State.Closing) return;
+    if (this.phase >= State.Closing) return;
     this.sendClose(err, CLOSING_TIMEOUT_MS);
   }
 
@@ -517,13 +562,13 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort {
 
   private enterClosing(timeoutMs: number): void {
     this.releaseChannels();
-    this.state = State.Closing;
+    this.phase = State.Closing;
     this.closeTimer = this.clock.after(timeoutMs, () => this.destroy());
   }
 
   private enterClosed(): void {
     this.releaseChannels();
-    this.state = State.Closed;
+    this.phase = State.Closed;
   }
 
   /** Gives back everything the connection holds in the broker, the first time it is called. */
@@ -532,12 +577,17 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort {
     this.closeTimer = undefined;
     if (this.released) return;
     this.released = true;
+    if (this.broker.connections.delete(this)) {
+      this.broker.churn.connectionClosed++;
+      this.virtualHost!.closedOctets.in += this.bytesIn;
+      this.virtualHost!.closedOctets.out += this.bytesOut;
+    }
     this.stopWaiting();
     for (const id of [...this.channels.keys()]) {
       this.channels.get(id)!.release();
       this.channelClosed(id);
     }
-    this.vhost?.ownerGone(this);
+    this.virtualHost?.ownerGone(this);
     this.stopHeartbeats();
     this.clock.cancel(this.handshakeTimer);
     this.handshakeTimer = undefined;
@@ -563,7 +613,7 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort {
     this.enterClosed();
     this.parser.stop();
     this.ctx.connectionClosed(this);
-    announce('connection', this.broker, 'deleted', this.vhost?.name ?? '', this);
+    announce('connection', this.broker, 'deleted', this.virtualHost?.name ?? '', this);
   }
 
   // ---- heartbeats ----
@@ -641,6 +691,7 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort {
 
   private write(b: Buffer): void {
     this.bytesOut += b.length;
+    this.writes++;
     this.socket.write(b);
   }
 
@@ -658,6 +709,6 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort {
   }
 
   get isRunning(): boolean {
-    return this.state === State.Running;
+    return this.phase === State.Running;
   }
 }

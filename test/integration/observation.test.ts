@@ -156,7 +156,7 @@ describe('observation', () => {
     expect(nonZero(vhost.exchanges.get('count.x')!.counters)).toEqual({ published: 4, routed: 2 });
     expect(nonZero(queue.counters)).toEqual({ published: 2, publishedBytes: 6, got: 2, gotNoAck: 1, redelivered: 1, deliveredBytes: 10, acked: 1 });
     const [connection] = broker.server.connections;
-    expect(nonZero(connection.counters)).toEqual({ published: 4, publishedBytes: 8, confirmed: 4, got: 2, gotNoAck: 1, redelivered: 1, deliveredBytes: 10, acked: 1 });
+    expect(nonZero(connection.counters)).toEqual({ published: 4, publishedBytes: 8, unroutableReturned: 1, unroutableDropped: 1, confirmed: 4, got: 2, gotNoAck: 1, redelivered: 1, deliveredBytes: 10, acked: 1 });
     expect(connection.bytesIn).toBeGreaterThan(0);
     expect(connection.bytesOut).toBeGreaterThan(0);
     expect(nonZero(broker.broker.counters)).toEqual(nonZero(vhost.counters));

@@ -43,6 +43,12 @@ export class PublisherConfirms implements PublishMode, SyncListener, ConfirmWrit
     private readonly store: MessageStore | undefined,
   ) {}
 
+  get heldPublishes(): number {
+    return this.publishSeq - 1 - this.confirmedUpTo;
+  }
+
+  readonly heldAcks = 0;
+
   /** Publishes are routed at once. */
   hold(): boolean {
     return false;

@@ -56,6 +56,14 @@ export class Transaction implements PublishMode, SyncListener {
 
   constructor(private readonly ch: AmqpChannel) {}
 
+  get heldPublishes(): number {
+    return this.publishes.length;
+  }
+
+  get heldAcks(): number {
+    return this.acks.length;
+  }
+
   hold(exchange: string, routingKey: string, mandatory: boolean, header: Buffer, body: Buffer, ttl: number | undefined): boolean {
     this.publishes.push({ exchange, routingKey, mandatory, header, body, ttl });
     return true;
