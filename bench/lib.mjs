@@ -19,10 +19,11 @@ export function run(cmd, args, options = {}) {
 
 /**
  * Starts a Warren CLI build on `port` with a fresh data directory and resolves its process once it
- * accepts connections. `nodeArgs` go to node before the script (e.g. an --import preload).
+ * accepts connections. `nodeArgs` go to node before the script (e.g. an --import preload), `cliArgs`
+ * after it (e.g. --no-management).
  */
-export async function startWarren(port, cli = warrenCli, nodeArgs = []) {
-  const args = [...nodeArgs, cli, '--port', String(port), '--log-level', 'warn', '--data-dir', mkdtempSync(join(tmpdir(), 'warren-bench-'))];
+export async function startWarren(port, cli = warrenCli, nodeArgs = [], cliArgs = []) {
+  const args = [...nodeArgs, cli, '--port', String(port), '--log-level', 'warn', '--data-dir', mkdtempSync(join(tmpdir(), 'warren-bench-')), ...cliArgs];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   for (let i = 0; i < 100; i++) {
     try {

@@ -11,7 +11,9 @@ const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli', '
  */
 export function spawnWarren(dataDir, cliPath = cli) {
   const started = process.hrtime.bigint();
-  const child = spawn(process.execPath, [cliPath, '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // this build's management API takes a free port (builds before it had none, and no such option)
+  const management = cliPath === cli ? ['--management-port', '0'] : [];
+  const child = spawn(process.execPath, [cliPath, '--port', '0', ...management, '--data-dir', dataDir, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d) => {

@@ -4,7 +4,9 @@ import { Broker } from './broker/broker.js';
 import { ManualClock, realClock, stopwatch, type Clock } from './broker/clock.js';
 import type { Logger } from './broker/logger.js';
 import { Server } from './server/server.js';
-import { defaultConfig, type ServerConfig } from './server/config.js';
+import { WARREN_VERSION, defaultConfig, type ServerConfig } from './server/config.js';
+import type { ManagementServer } from './management/server.js';
+import type { NodeInfo } from './management/views.js';
 import { FileStore } from './store/file-store.js';
 import type { FileSystem } from './store/fs.js';
 
@@ -22,6 +24,8 @@ export interface BrokerOptions {
   clock?: Clock | 'manual';
   /** The file system the data directory is used through (node:fs; tests inject disk faults here). */
   fileSystem?: FileSystem;
+  /** RabbitMQ's management HTTP API: `true` or `{}` for a free port on `host`; off by default. */
+  management?: boolean | { port?: number; host?: string };
 }
 
 export interface RunningBroker {
@@ -33,6 +37,8 @@ export interface RunningBroker {
   readonly server: Server;
   /** The broker's clock: with `clock: 'manual'`, a ManualClock to move by hand. */
   readonly clock: Clock;
+  /** http://guest:guest@host:port when the management API was asked for. */
+  readonly managementUrl: string | undefined;
   close(): Promise<void>;
 }
 
@@ -64,16 +70,37 @@ export async function startBroker(options: BrokerOptions = {}): Promise<RunningB
   const server = new Server({ logger, config: options.config, broker });
   const host = options.host ?? '127.0.0.1';
   const bound = await server.listen(options.port ?? 0, host);
-  const urlHost = bound.host.includes(':') ? `[${bound.host}]` : bound.host;
+  let management: ManagementServer | undefined;
+  let managementUrl: string | undefined;
+  if (options.management) {
+    const asked = options.management === true ? {} : options.management;
+    const config = { ...defaultConfig(), ...options.config };
+    // loaded only when asked for: the router is not needed to start the AMQP listener
+    const { ManagementServer } = await import('./management/server.js');
+    management = new ManagementServer(broker, logger, nodeInfo(config, bound));
+    const http = await management.listen(asked.port ?? 0, asked.host ?? host);
+    managementUrl = `http://guest:guest@${urlHost(http.host)}:${http.port}`;
+  }
   return {
-    url: `amqp://guest:guest@${urlHost}:${bound.port}/`,
+    url: `amqp://guest:guest@${urlHost(bound.host)}:${bound.port}/`,
     host: bound.host,
     port: bound.port,
     broker,
     server,
     clock,
-    close: () => server.close(),
+    managementUrl,
+    close: async () => {
+      await management?.close();
+      await server.close();
+    },
   };
+}
+
+const urlHost = (host: string) => (host.includes(':') ? `[${host}]` : host);
+
+/** Who the management API says the node is: RabbitMQ's product and version, Warren's cluster name. */
+export function nodeInfo(config: ServerConfig, amqp: { host: string; port: number }): Omit<NodeInfo, 'http'> {
+  return { node: config.clusterName, clusterName: config.clusterName, product: config.product, version: config.rabbitmqVersion, warrenVersion: WARREN_VERSION, amqp };
 }
 
 export { Broker } from './broker/broker.js';

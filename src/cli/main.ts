@@ -2,7 +2,8 @@
 // The `warren` command: starts a broker and runs until SIGINT/SIGTERM.
 import { parseArgs } from 'node:util';
 import { Server } from '../server/server.js';
-import { openBroker } from '../index.js';
+import { nodeInfo, openBroker } from '../index.js';
+import { defaultConfig } from '../server/config.js';
 import { BufferedLogger } from '../broker/logger.js';
 import { WARREN_VERSION } from '../server/config.js';
 
@@ -13,6 +14,9 @@ Usage: warren [options]
   --host HOST         address to listen on (default 127.0.0.1)
   --port PORT         AMQP port; 0 picks a free one and prints it (default 5672)
   --data-dir DIR      where durable definitions and persistent messages are kept (default ./warren-data)
+  --management-port PORT  the management HTTP API's port; 0 picks a free one and prints it (default 15672)
+  --management-host HOST  address the management API listens on (default: --host)
+  --no-management     no management HTTP API
   --log-level LEVEL   fatal, error, warn, info, debug, trace or silent (default info)
   -h, --help          this text
   -v, --version       Warren's version
@@ -25,19 +29,23 @@ async function main(): Promise<void> {
       port: { type: 'string', default: '5672' },
       'log-level': { type: 'string', default: 'info' },
       'data-dir': { type: 'string', default: 'warren-data' },
+      'management-port': { type: 'string', default: '15672' },
+      'management-host': { type: 'string' },
+      'no-management': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
   });
   if (values.help) return void process.stdout.write(HELP);
   if (values.version) return void process.stdout.write(`${WARREN_VERSION}\n`);
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid --port ${values.port}`);
+  const port = portOption('--port', values.port!);
+  const managementPort = portOption('--management-port', values['management-port']!);
   // listen first: loading pino takes longer than everything else at start-up
   const early = new BufferedLogger();
   const dataDir = values['data-dir']!;
   const { broker, recoveryMs } = openBroker({ dataDir, logger: early });
-  const server = new Server({ logger: early, broker });
+  const config = defaultConfig();
+  const server = new Server({ logger: early, broker, config });
   const bound = await server.listen(port, values.host!);
   const { default: pino } = await import('pino');
   const logger = pino({ level: values['log-level'], base: { pid: process.pid } });
@@ -46,13 +54,13 @@ async function main(): Promise<void> {
   logger.info({ dataDir, ms: recoveryMs }, 'data directory opened');
   logger.info({ host: bound.host, port: bound.port }, `listening on amqp://${bound.host}:${bound.port}`);
   if (port === 0) process.stdout.write(`port ${bound.port}\n`);
-
+  let management: { close(): Promise<void> } | undefined;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    server.close().then(
+    Promise.all([management?.close(), server.close()]).then(
       () => process.exit(0),
       (err) => {
         logger.error({ err }, 'shutdown failed');
@@ -62,6 +70,20 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  if (!values['no-management']) {
+    const { ManagementServer } = await import('../management/server.js');
+    const api = new ManagementServer(broker, logger, nodeInfo(config, bound));
+    const http = await api.listen(managementPort, values['management-host'] ?? values.host!);
+    management = api;
+    logger.info({ host: http.host, port: http.port }, `management API on http://${http.host}:${http.port}`);
+    if (managementPort === 0) process.stdout.write(`management port ${http.port}\n`);
+  }
+}
+
+function portOption(name: string, value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid ${name} ${value}: a port is a number from 0 to 65535`);
+  return port;
 }
 
 main().catch((err) => {

@@ -35,7 +35,7 @@ describe('warren CLI', () => {
   });
 
   it('listens on a random port with --port 0, logs JSON, and stops cleanly on SIGTERM', async () => {
-    const { child, port, output } = startCli(['--port', '0', '--log-level', 'info']);
+    const { child, port, output } = startCli(['--port', '0', '--management-port', '0', '--log-level', 'info']);
     const p = await port;
     const sock = connect(p, '127.0.0.1');
     sock.on('error', () => {}); // the broker drops unfinished handshakes when it stops
@@ -58,13 +58,37 @@ describe('warren CLI', () => {
 
   it('accepts connections within a few hundred ms of process start', async () => {
     const t0 = performance.now();
-    const { child, port } = startCli(['--port', '0', '--log-level', 'warn']);
+    const { child, port } = startCli(['--port', '0', '--no-management', '--log-level', 'warn']);
     await port;
     const took = performance.now() - t0;
     child.kill('SIGTERM');
     await once(child, 'exit');
     // the target is 100 ms on an idle machine; a loaded CI box gets slack
     expect(took).toBeLessThan(1000);
+  });
+
+  it('serves the management API on the port --management-port 0 picked and prints', async () => {
+    const { child, output } = startCli(['--port', '0', '--management-port', '0', '--log-level', 'warn']);
+    const managementPort = await new Promise<number>((resolve) => {
+      child.stdout.on('data', () => {
+        const m = /^management port (\d+)$/m.exec(output());
+        if (m) resolve(Number(m[1]));
+      });
+    });
+    const res = await fetch(`http://127.0.0.1:${managementPort}/api/whoami`, { headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` } });
+    expect(await res.json()).toEqual({ name: 'guest', tags: ['administrator'] });
+    child.kill('SIGTERM');
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(0);
+  });
+
+  it('refuses a bad management port, naming the option', async () => {
+    const { child } = startCli(['--port', '0', '--management-port', '70000']);
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(1);
+    expect(err).toMatch(/invalid --management-port 70000/);
   });
 
   it('refuses a bad port', async () => {

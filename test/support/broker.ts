@@ -8,6 +8,8 @@ export interface TestBroker {
   port: number;
   /** True when the tests run against Warren in this process. */
   embedded: boolean;
+  /** The management API's base URL (no credentials): RABBITMQ_MGMT_URL's, or Warren's when asked for. */
+  managementUrl: string | undefined;
   /** Users and permissions, through Warren's API or RabbitMQ's management HTTP API. */
   admin: Admin;
   close(): Promise<void>;
@@ -19,9 +21,12 @@ export interface Admin {
   deleteUser(name: string): Promise<void>;
 }
 
-/** RabbitMQ's management API, at RABBITMQ_MGMT_URL (rabbitmq-local's by default). */
+/** The real RabbitMQ's management API that goes with AMQP_URL (rabbitmq-local's by default). */
+const externalManagementUrl = () => process.env.RABBITMQ_MGMT_URL ?? 'http://127.0.0.1:15682';
+
+/** RabbitMQ's management API, at RABBITMQ_MGMT_URL. */
 function managementAdmin(): Admin {
-  const base = process.env.RABBITMQ_MGMT_URL ?? 'http://127.0.0.1:15682';
+  const base = externalManagementUrl();
   const call = async (method: string, path: string, body?: object) => {
     const res = await fetch(`${base}/api/${path}`, {
       method,
@@ -41,7 +46,7 @@ export async function testBroker(options: BrokerOptions = {}): Promise<TestBroke
   const external = process.env.AMQP_URL;
   if (external) {
     const u = new URL(external);
-    return { url: external, host: u.hostname, port: Number(u.port || 5672), embedded: false, admin: managementAdmin(), close: async () => {} };
+    return { url: external, host: u.hostname, port: Number(u.port || 5672), embedded: false, managementUrl: externalManagementUrl(), admin: managementAdmin(), close: async () => {} };
   }
   const broker: RunningBroker = await startBroker(options);
   const { users, permissions } = broker.broker;
@@ -53,5 +58,6 @@ export async function testBroker(options: BrokerOptions = {}): Promise<TestBroke
       permissions.clearUser(name);
     },
   };
-  return { url: broker.url, host: broker.host, port: broker.port, embedded: true, admin, close: () => broker.close() };
+  const managementUrl = broker.managementUrl?.replace(/\/\/[^@]*@/, '//');
+  return { url: broker.url, host: broker.host, port: broker.port, embedded: true, managementUrl, admin, close: () => broker.close() };
 }

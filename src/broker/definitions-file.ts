@@ -1,0 +1,205 @@
+// The broker's definitions in RabbitMQ's definitions.json schema (what `rabbitmqctl
+// export_definitions` and GET /api/definitions write), both ways: users with their salted SHA-256
+// hashes, vhosts, permissions, policies, queues, exchanges and bindings. Import adds and updates in
+// RabbitMQ's order and stops at the first entity it cannot take, naming it and why.
+import type { FieldTable } from '../protocol/field-table.js';
+import { REPLY_NAMES } from '../protocol/generated/spec.js';
+import { compilePcre } from '../auth/pcre.js';
+import type { Broker } from './broker.js';
+import { BrokerError } from './errors.js';
+import type { Policy, PolicyTarget } from './policy.js';
+import { NO_OUTPUT, type Session } from './session.js';
+import type { VirtualHost } from './virtual-host.js';
+import { jsonToTable, tableToJson, type Json as Plain } from '../protocol/field-json.js';
+
+type Obj = { [key: string]: Plain };
+
+/** A definition that cannot be imported, named with the reason. */
+export class DefinitionsError extends Error {}
+
+/** Exchanges every vhost has, never exported. */
+const isBuiltInExchange = (name: string) => name === '' || name.startsWith('amq.');
+
+const tableJson = tableToJson;
+
+function vhostContents(v: VirtualHost, withVhost: boolean): { policies: Obj[]; queues: Obj[]; exchanges: Obj[]; bindings: Obj[] } {
+  const tag = (o: Obj): Obj => (withVhost ? { name: o.name, vhost: v.name, ...o } : o);
+  const policies = [...v.policies.values()].map((p) => ({ ...(withVhost ? { vhost: v.name } : {}), name: p.name, pattern: p.pattern, 'apply-to': p.applyTo, definition: p.definition as Obj, priority: p.priority }));
+  const queues = [...v.queues.values()].filter((q) => q.options.owner === undefined).map((q) => tag({ name: q.name, durable: q.options.durable, auto_delete: q.options.autoDelete, arguments: tableJson(q.options.args) }));
+  const exchanges = [...v.exchanges.values()]
+    .filter((e) => !isBuiltInExchange(e.name))
+    .map((e) => tag({ name: e.name, type: e.type, durable: e.options.durable, auto_delete: e.options.autoDelete, internal: e.options.internal, arguments: tableJson(e.options.args) }));
+  const bindings: Obj[] = [];
+  for (const e of v.exchanges.values()) {
+    for (const b of e.bindings.values()) {
+      const item: Obj = { source: e.name, destination: b.destination.name, destination_type: b.destination.kind, routing_key: b.routingKey, arguments: tableJson(b.args) };
+      bindings.push(withVhost ? { source: e.name, vhost: v.name, ...item } : item);
+    }
+  }
+  return { policies, queues, exchanges, bindings };
+}
+
+/** Everything (or one vhost's part, without vhost fields), as RabbitMQ exports it. */
+export function exportDefinitions(broker: Broker, version: string, vhost?: string): Obj {
+  if (vhost !== undefined) {
+    const v = broker.vhost(vhost);
+    if (!v) throw new DefinitionsError(`no vhost '${vhost}'`);
+    return { rabbit_version: version, parameters: [], ...vhostContents(v, false) };
+  }
+  const contents = { policies: [] as Obj[], queues: [] as Obj[], exchanges: [] as Obj[], bindings: [] as Obj[] };
+  for (const name of broker.vhostNames) {
+    const part = vhostContents(broker.vhost(name)!, true);
+    for (const key of ['policies', 'queues', 'exchanges', 'bindings'] as const) contents[key].push(...part[key]);
+  }
+  return {
+    rabbit_version: version,
+    rabbitmq_version: version,
+    product_name: 'RabbitMQ',
+    product_version: version,
+    users: broker.users.list().map((u) => ({ name: u.name, password_hash: broker.users.passwordHash(u.name) ?? '', hashing_algorithm: 'rabbit_password_hashing_sha256', tags: [...u.tags], limits: {} })),
+    vhosts: broker.vhostNames.map((name) => {
+      const v = broker.vhost(name)!;
+      return { name, description: v.description, tags: [...v.tags], metadata: { description: v.description, tags: [...v.tags] } };
+    }),
+    permissions: broker.permissions.list().map((p) => ({ user: p.user, vhost: p.vhost, configure: p.permissions.configure, write: p.permissions.write, read: p.permissions.read })),
+    topic_permissions: [],
+    parameters: [],
+    global_parameters: [],
+    ...contents,
+  };
+}
+
+export interface ImportOptions {
+  /** Import into this vhost only (items carry no vhost field). */
+  vhost?: string;
+  /** Who imports (RabbitMQ's acting user; shown as the creator of exchanges). */
+  user?: string;
+}
+
+const text = (v: Plain | undefined, fallback = '') => (v === undefined || v === null ? fallback : String(v));
+const list = (defs: Obj, key: string): Obj[] => {
+  const items = defs[key];
+  if (items === undefined || items === null) return [];
+  if (!Array.isArray(items)) throw new DefinitionsError(`"${key}" must be a list`);
+  return items.filter((i): i is Obj => i !== null && typeof i === 'object' && !Array.isArray(i));
+};
+const bool = (v: Plain | undefined) => v === true || v === 'true';
+
+/**
+ * Imports definitions as RabbitMQ's rabbit_definitions does: users, vhosts, permissions, policies,
+ * queues, exchanges, bindings, each added or updated. Names starting with amq. are skipped, as
+ * RabbitMQ skips them.
+ */
+export function importDefinitions(broker: Broker, defs: Obj, options: ImportOptions = {}): void {
+  if (options.vhost === undefined) {
+    for (const u of list(defs, 'users')) importUser(broker, u);
+    for (const v of list(defs, 'vhosts')) {
+      const metadata = (v.metadata ?? {}) as Obj;
+      const description = v.description ?? metadata.description;
+      const tags = v.tags ?? metadata.tags;
+      broker.addVhost(text(v.name), { description: description === undefined ? undefined : text(description), tags: Array.isArray(tags) ? tags.map(String) : undefined });
+    }
+    for (const p of list(defs, 'permissions')) importPermissions(broker, p);
+  }
+  const vhostOf = (item: Obj): VirtualHost => {
+    const name = options.vhost ?? text(item.vhost, undefined as unknown as string);
+    const v = name === undefined ? undefined : broker.vhost(name);
+    if (!v) throw new DefinitionsError(name === undefined ? 'Virtual host does not exist and is not specified in definitions file.' : `Please create virtual host "${name}" prior to importing definitions.`);
+    return v;
+  };
+  for (const p of list(defs, 'policies')) {
+    const v = vhostOf(p);
+    const policy = policyOf(p);
+    try {
+      v.setPolicy(policy);
+    } catch (err) {
+      throw new DefinitionsError(`policy '${policy.name}' in vhost '${v.name}': ${(err as Error).message.trim()}`);
+    }
+  }
+  const sessions = new Map<VirtualHost, Session>();
+  const session = (v: VirtualHost) => {
+    let s = sessions.get(v);
+    if (!s) sessions.set(v, (s = broker.openSession(v, undefined, {}, NO_OUTPUT)));
+    return s;
+  };
+  try {
+    for (const q of list(defs, 'queues')) {
+      const name = text(q.name);
+      if (name.startsWith('amq.')) continue;
+      const v = vhostOf(q);
+      declare(() => session(v).declareQueue({ name, passive: false, durable: bool(q.durable), exclusive: false, autoDelete: bool(q.auto_delete), args: argsOf(q) }), `queue '${name}' in vhost '${v.name}'`);
+    }
+    for (const e of list(defs, 'exchanges')) {
+      const name = text(e.name);
+      if (isBuiltInExchange(name)) continue;
+      const v = vhostOf(e);
+      declare(
+        () => session(v).declareExchange({ name, user: options.user, type: text(e.type, 'direct'), passive: false, durable: bool(e.durable), autoDelete: bool(e.auto_delete), internal: bool(e.internal), args: argsOf(e) }),
+        `exchange '${name}' in vhost '${v.name}'`,
+      );
+    }
+    for (const b of list(defs, 'bindings')) {
+      const v = vhostOf(b);
+      const source = text(b.source);
+      const destination = text(b.destination);
+      const what = `binding from exchange '${source}' to ${text(b.destination_type, 'queue')} '${destination}' in vhost '${v.name}'`;
+      if (b.destination_type === 'exchange') declare(() => session(v).bindExchange(true, destination, source, text(b.routing_key), argsOf(b)), what);
+      else declare(() => session(v).bindQueue(true, destination, source, text(b.routing_key), argsOf(b)), what);
+    }
+  } finally {
+    for (const s of sessions.values()) s.release();
+  }
+}
+
+/** Runs a declaration, its refusal as RabbitMQ's import reports it ("name: explanation"). */
+function declare(run: () => void, what: string): void {
+  try {
+    run();
+  } catch (err) {
+    if (!(err instanceof BrokerError)) throw err;
+    const name = (REPLY_NAMES[err.code] ?? String(err.code)).toLowerCase();
+    throw new DefinitionsError(`${what}: ${name}: ${err.text.replace(/^[A-Z_]+ - /, '')}`);
+  }
+}
+
+function argsOf(item: Obj): FieldTable {
+  const args = item.arguments;
+  if (args === undefined || args === null || (Array.isArray(args) && args.length === 0)) return {};
+  if (typeof args !== 'object' || Array.isArray(args)) throw new DefinitionsError(`arguments of '${text(item.name ?? item.source)}' must be an object`);
+  return jsonToTable(args);
+}
+
+function importUser(broker: Broker, u: Obj): void {
+  const name = text(u.name);
+  if (name === '') throw new DefinitionsError('a user without a name');
+  const rawTags = u.tags ?? '';
+  const tags = (Array.isArray(rawTags) ? rawTags.map(String) : String(rawTags).split(',')).map((t) => t.trim()).filter((t) => t !== '');
+  const algorithm = text(u.hashing_algorithm, 'rabbit_password_hashing_sha256');
+  if (typeof u.password === 'string') broker.users.add(name, u.password, tags);
+  else {
+    if (algorithm !== 'rabbit_password_hashing_sha256') throw new DefinitionsError(`user '${name}': hashing algorithm ${algorithm} is not supported (only rabbit_password_hashing_sha256)`);
+    if (broker.users.addHashed(name, text(u.password_hash), tags) === undefined) throw new DefinitionsError(`user '${name}': password_hash is not a base64 salted SHA-256 hash`);
+  }
+}
+
+function importPermissions(broker: Broker, p: Obj): void {
+  const user = text(p.user);
+  const vhost = text(p.vhost);
+  if (broker.users.get(user) === undefined) throw new DefinitionsError(`permissions of user '${user}' in vhost '${vhost}': no such user`);
+  if (broker.vhost(vhost) === undefined) throw new DefinitionsError(`Please create virtual host "${vhost}" prior to importing definitions.`);
+  const set = { configure: text(p.configure), write: text(p.write), read: text(p.read) };
+  for (const pattern of Object.values(set)) {
+    const compiled = compilePcre(pattern);
+    if ('error' in compiled) throw new DefinitionsError(`permissions of user '${user}' in vhost '${vhost}': invalid regular expression '${pattern}': ${compiled.error}`);
+  }
+  broker.permissions.set(user, vhost, set);
+}
+
+function policyOf(p: Obj): Policy {
+  const name = text(p.name);
+  const definition = p.definition;
+  if (definition === null || typeof definition !== 'object' || Array.isArray(definition)) throw new DefinitionsError(`policy '${name}': definition must be an object`);
+  const applyTo = text(p['apply-to'], 'all');
+  if (!['all', 'queues', 'exchanges'].includes(applyTo)) throw new DefinitionsError(`policy '${name}': '${applyTo}' is not a valid apply-to value`);
+  return { name, pattern: text(p.pattern), applyTo: applyTo as PolicyTarget, priority: Number(p.priority ?? 0), definition: definition as Policy['definition'] };
+}
