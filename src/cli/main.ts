@@ -10,6 +10,7 @@ import { WARREN_VERSION } from '../server/config.js';
 const HELP = `warren ${WARREN_VERSION}: an AMQP 0-9-1 broker that behaves like RabbitMQ
 
 Usage: warren [options]
+       warren ctl <command> [arguments]   rabbitmqctl's commands over the management API (docs/ctl.md)
 
   --host HOST         address to listen on (default 127.0.0.1)
   --port PORT         AMQP port; 0 picks a free one and prints it (default 5672)
@@ -23,6 +24,12 @@ Usage: warren [options]
 `;
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'ctl') {
+    const { ctl } = await import('./ctl.js');
+    // exitCode rather than exit(): output piped elsewhere is written out in full first
+    process.exitCode = await ctl(process.argv.slice(3), { stdout: (s) => void process.stdout.write(s), stderr: (s) => void process.stderr.write(s), env: process.env });
+    return;
+  }
   const { values } = parseArgs({
     options: {
       host: { type: 'string', default: '127.0.0.1' },
