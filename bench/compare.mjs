@@ -2,8 +2,11 @@
 // Before and after: Warren builds side by side (and RabbitMQ when installed), with the load generator
 // in ../shared/bench, each round running the brokers in turn and the next round in reverse (ABBA),
 // so that a drifting machine weighs on all of them alike. Prints the markdown report.
-//   node bench/compare.mjs [--baseline OLD/dist/cli/main.js] [--observed] [--rounds 2] [--only t1,t2]
+//   node bench/compare.mjs [--baseline OLD/dist/cli/main.js] [--observed] [--api] [--rounds 2] [--only t1,t2]
 // --observed adds this build run with every observation channel subscribed (bench/observe.mjs).
+// --api runs this build with its management API and without (--no-management), and while the one
+// with it is under load asks it for GET /api/overview every --api-poll ms (1000; 0: never), printing
+// those latencies.
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { benchDir, root, run, startRabbit, startWarren, url, warrenCli, RABBIT_PORT } from './lib.mjs';
 
 const { values: opts } = parseArgs({
-  options: { baseline: { type: 'string' }, observed: { type: 'boolean', default: false }, rounds: { type: 'string', default: '2' }, only: { type: 'string', default: 't1,t2' } },
+  options: { baseline: { type: 'string' }, observed: { type: 'boolean', default: false }, api: { type: 'boolean', default: false }, 'api-poll': { type: 'string', default: '1000' }, rounds: { type: 'string', default: '2' }, only: { type: 'string', default: 't1,t2' } },
 });
 
 const suiteLines = run(process.execPath, [join(benchDir, 'suite.mjs'), 'list']).trim().split('\n');
@@ -35,10 +38,16 @@ if (opts.baseline) {
   started.push(child);
   brokers.push({ label: 'warren-before', url: url(port++), pid: child.pid });
 }
+const MANAGEMENT_PORT = 15691;
 {
-  const child = await startWarren(port, warrenCli);
+  const child = await startWarren(port, warrenCli, [], opts.api ? ['--management-port', String(MANAGEMENT_PORT)] : ['--no-management']);
   started.push(child);
-  brokers.push({ label: 'warren', url: url(port++), pid: child.pid });
+  brokers.push({ label: opts.api ? 'warren-api' : 'warren', url: url(port++), pid: child.pid, api: opts.api });
+}
+if (opts.api) {
+  const child = await startWarren(port, warrenCli, [], ['--no-management']);
+  started.push(child);
+  brokers.push({ label: 'warren-no-api', url: url(port++), pid: child.pid });
 }
 if (opts.observed) {
   const child = await startWarren(port, warrenCli, ['--import', join(root, 'bench', 'observe.mjs')]);
@@ -47,7 +56,28 @@ if (opts.observed) {
 }
 
 const out = mkdtempSync(join(tmpdir(), 'warren-compare-'));
-const benchRun = (test, broker, round) =>
+/** GET /api/overview every second while `running`, the latencies in ms. */
+async function pollOverview(running) {
+  const latencies = [];
+  const auth = { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` };
+  while (running.on) {
+    const t0 = performance.now();
+    const res = await fetch(`http://127.0.0.1:${MANAGEMENT_PORT}/api/overview`, { headers: auth });
+    await res.arrayBuffer();
+    latencies.push(performance.now() - t0);
+    await new Promise((r) => setTimeout(r, Number(opts['api-poll'])));
+  }
+  return latencies;
+}
+const overviewLatencies = [];
+const benchRun = async (test, broker, round) => {
+  const running = { on: broker.api === true && Number(opts['api-poll']) > 0 };
+  const polling = running.on ? pollOverview(running) : Promise.resolve([]);
+  await runOne(test, broker, round);
+  running.on = false;
+  overviewLatencies.push(...(await polling));
+};
+const runOne = (test, broker, round) =>
   new Promise((done) => {
     const file = join(out, `${broker.label}__${test.id}__r${round}.json`);
     const args = [join(benchDir, 'bench.mjs'), ...test.args, '--url', broker.url, '--label', broker.label, '--tag', test.id, '--json', file, '--quiet', '--pid', String(broker.pid)];
@@ -68,3 +98,8 @@ try {
   for (const child of started) child.kill('SIGTERM');
 }
 console.log(run(process.execPath, [join(benchDir, 'suite.mjs'), 'report', out, '--markdown', '--base', brokers[0].label]));
+if (overviewLatencies.length > 0) {
+  const sorted = [...overviewLatencies].sort((a, b) => a - b);
+  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))].toFixed(1);
+  console.log(`GET /api/overview under load: ${sorted.length} requests, median ${at(0.5)} ms, p90 ${at(0.9)} ms, max ${at(1)} ms`);
+}

@@ -1,6 +1,8 @@
 // Warren's embedding API: start a broker inside this process.
 import type { Level, Logger as PinoLogger } from 'pino';
+import { readFileSync } from 'node:fs';
 import { Broker } from './broker/broker.js';
+import { DefinitionsError, importDefinitions } from './broker/definitions-file.js';
 import { ManualClock, realClock, stopwatch, type Clock } from './broker/clock.js';
 import type { Logger } from './broker/logger.js';
 import { Server } from './server/server.js';
@@ -24,6 +26,8 @@ export interface BrokerOptions {
   clock?: Clock | 'manual';
   /** The file system the data directory is used through (node:fs; tests inject disk faults here). */
   fileSystem?: FileSystem;
+  /** A definitions.json file (RabbitMQ's schema) imported before the listeners open. */
+  definitions?: string;
   /** RabbitMQ's management HTTP API: `true` or `{}` for a free port on `host`; off by default. */
   management?: boolean | { port?: number; host?: string };
 }
@@ -67,6 +71,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<RunningB
   const logger = options.logger ?? (await import('pino')).default({ level: options.logLevel ?? 'silent' });
   const clock = options.clock === 'manual' ? new ManualClock() : (options.clock ?? realClock);
   const { broker } = openBroker({ dataDir: options.dataDir, logger, clock, config: options.config, fs: options.fileSystem });
+  if (options.definitions !== undefined) loadDefinitionsFile(broker, options.definitions);
   const server = new Server({ logger, config: options.config, broker });
   const host = options.host ?? '127.0.0.1';
   const bound = await server.listen(options.port ?? 0, host);
@@ -94,6 +99,32 @@ export async function startBroker(options: BrokerOptions = {}): Promise<RunningB
       await server.close();
     },
   };
+}
+
+/**
+ * Imports a definitions.json file (as RabbitMQ's load_definitions does at boot). Throws an Error whose
+ * message names the file, and the entity and the reason when one cannot be taken.
+ */
+export function loadDefinitionsFile(broker: Broker, path: string): void {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`definitions file ${path} cannot be read: ${(err as Error).message}`);
+  }
+  let defs: unknown;
+  try {
+    defs = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`definitions file ${path} is not JSON: ${(err as Error).message}`);
+  }
+  if (defs === null || typeof defs !== 'object' || Array.isArray(defs)) throw new Error(`definitions file ${path} is not a JSON object`);
+  try {
+    importDefinitions(broker, defs as Parameters<typeof importDefinitions>[1]);
+  } catch (err) {
+    if (err instanceof DefinitionsError) throw new Error(`definitions file ${path}: ${err.message}`);
+    throw err;
+  }
 }
 
 const urlHost = (host: string) => (host.includes(':') ? `[${host}]` : host);

@@ -2,7 +2,7 @@
 // The `warren` command: starts a broker and runs until SIGINT/SIGTERM.
 import { parseArgs } from 'node:util';
 import { Server } from '../server/server.js';
-import { nodeInfo, openBroker } from '../index.js';
+import { loadDefinitionsFile, nodeInfo, openBroker } from '../index.js';
 import { defaultConfig } from '../server/config.js';
 import { BufferedLogger } from '../broker/logger.js';
 import { WARREN_VERSION } from '../server/config.js';
@@ -15,6 +15,7 @@ Usage: warren [options]
   --host HOST         address to listen on (default 127.0.0.1)
   --port PORT         AMQP port; 0 picks a free one and prints it (default 5672)
   --data-dir DIR      where durable definitions and persistent messages are kept (default ./warren-data)
+  --definitions FILE  import a definitions.json (RabbitMQ's schema) before listening
   --management-port PORT  the management HTTP API's port; 0 picks a free one and prints it (default 15672)
   --management-host HOST  address the management API listens on (default: --host)
   --no-management     no management HTTP API
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
       port: { type: 'string', default: '5672' },
       'log-level': { type: 'string', default: 'info' },
       'data-dir': { type: 'string', default: 'warren-data' },
+      definitions: { type: 'string' },
       'management-port': { type: 'string', default: '15672' },
       'management-host': { type: 'string' },
       'no-management': { type: 'boolean', default: false },
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
   const early = new BufferedLogger();
   const dataDir = values['data-dir']!;
   const { broker, recoveryMs } = openBroker({ dataDir, logger: early });
+  if (values.definitions !== undefined) loadDefinitionsFile(broker, values.definitions);
   const config = defaultConfig();
   const server = new Server({ logger: early, broker, config });
   const bound = await server.listen(port, values.host!);

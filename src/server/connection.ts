@@ -528,7 +528,9 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
         ? frameErrorDetail(type, EMPTY, ['frame_too_large', size, this.frameMax - FRAME_OVERHEAD])
         : frameErrorDetail(type, err.payload, ['invalid_frame_end_marker', err.frameEnd]);
     if (this.phase < State.Open) return this.closeSilently();
-    this.sendClose(new AmqpError(ReplyCode.FRAME_ERROR, `FRAME_ERROR - ${detail}`), SILENT_CLOSE_DELAY_MS);
+    const closing = new AmqpError(ReplyCode.FRAME_ERROR, `FRAME_ERROR - ${detail}`);
+    this.logger.warn({ code: closing.code, text: closing.text }, 'closing connection on error');
+    this.sendClose(closing, SILENT_CLOSE_DELAY_MS);
   }
 
   private onInternalError(err: unknown): void {
@@ -541,18 +543,21 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
   /** Sends connection.close for a hard error and waits for close-ok (up to RabbitMQ's 30 s). */
   closeWithError(err: AmqpError): void {
     if (this.phase >= State.Closing) return;
+    this.logger.warn({ code: err.code, text: err.text }, 'closing connection on error');
     this.sendClose(err, CLOSING_TIMEOUT_MS);
   }
 
   private sendClose(err: AmqpError, timeoutMs: number): void {
-    this.logger.warn({ code: err.code, text: err.text }, 'closing connection on error');
     this.send(0, CONNECTION_CLOSE, { replyCode: err.code, replyText: wireReplyText(err.text), classId: err.classId, methodId: err.methodId });
     this.enterClosing(timeoutMs);
   }
 
   /** Closes the connection on the broker's initiative (reply code 320 and the like). */
   close(code: number, text: string): void {
-    this.closeWithError(new AmqpError(code, text));
+    // an operator's close (the management API, a deleted vhost, shutdown) is no error of the client's
+    if (this.phase >= State.Closing) return;
+    this.logger.info({ code, text }, 'closing connection');
+    this.sendClose(new AmqpError(code, text), CLOSING_TIMEOUT_MS);
   }
 
   private closeSilently(): void {

@@ -2,7 +2,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { connect } from 'node:net';
-import { mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import amqp from 'amqplib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -89,6 +90,36 @@ describe('warren CLI', () => {
     const [code] = await once(child, 'exit');
     expect(code).toBe(1);
     expect(err).toMatch(/invalid --management-port 70000/);
+  });
+
+  it('imports --definitions before listening: the file\'s queue is there for the first client', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'warren-defs-')), 'definitions.json');
+    writeFileSync(file, JSON.stringify({ queues: [{ name: 'from-file', vhost: '/', durable: true, auto_delete: false, arguments: { 'x-max-length': 7 } }] }));
+    const { child, port } = startCli(['--port', '0', '--no-management', '--definitions', file, '--log-level', 'warn']);
+    const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${await port}/`);
+    const ch = await conn.createChannel();
+    expect(await ch.checkQueue('from-file')).toMatchObject({ queue: 'from-file', messageCount: 0 });
+    await conn.close();
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  });
+
+  it('stops the start on a --definitions file it cannot take, naming the entity and the reason', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warren-defs-'));
+    const file = join(dir, 'definitions.json');
+    const queue = (maxLength: number) => ({ name: 'twice', vhost: '/', durable: true, auto_delete: false, arguments: { 'x-max-length': maxLength } });
+    writeFileSync(file, JSON.stringify({ queues: [queue(1), queue(2)] }));
+    const bad = startCli(['--port', '0', '--no-management', '--definitions', file]);
+    let err = '';
+    bad.child.stderr.on('data', (d) => (err += d));
+    expect((await once(bad.child, 'exit'))[0]).toBe(1);
+    expect(err).toBe(`warren: definitions file ${file}: queue 'twice' in vhost '/': precondition_failed: inequivalent arg 'x-max-length' for queue 'twice' in vhost '/': received '2' but current is '1'\n`);
+    writeFileSync(file, '{"queues": [');
+    const notJson = startCli(['--port', '0', '--no-management', '--definitions', file]);
+    let err2 = '';
+    notJson.child.stderr.on('data', (d) => (err2 += d));
+    expect((await once(notJson.child, 'exit'))[0]).toBe(1);
+    expect(err2).toMatch(new RegExp(`^warren: definitions file ${file} is not JSON: `));
   });
 
   it('refuses a bad port', async () => {
