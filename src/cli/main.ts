@@ -83,7 +83,11 @@ async function main(): Promise<void> {
   if (!values['no-management']) {
     const { ManagementServer } = await import('../management/server.js');
     const api = new ManagementServer(broker, logger, nodeInfo(config, bound));
-    const http = await api.listen(managementPort, values['management-host'] ?? values.host!);
+    const managementHost = values['management-host'] ?? values.host!;
+    const http = await api.listen(managementPort, managementHost).catch((err: NodeJS.ErrnoException) => {
+      const why = err.code === 'EADDRINUSE' ? 'the port is in use' : err.message;
+      throw new Error(`the management API cannot listen on ${managementHost}:${managementPort}: ${why} (choose another with --management-port, or --no-management)`);
+    });
     management = api;
     logger.info({ host: http.host, port: http.port }, `management API on http://${http.host}:${http.port}`);
     if (managementPort === 0) process.stdout.write(`management port ${http.port}\n`);

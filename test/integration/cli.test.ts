@@ -1,7 +1,7 @@
 // The `warren` command: --help, --port 0, start-up time, and a clean stop on SIGTERM.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import amqp from 'amqplib';
 import { tmpdir } from 'node:os';
@@ -120,6 +120,19 @@ describe('warren CLI', () => {
     notJson.child.stderr.on('data', (d) => (err2 += d));
     expect((await once(notJson.child, 'exit'))[0]).toBe(1);
     expect(err2).toMatch(new RegExp(`^warren: definitions file ${file} is not JSON: `));
+  });
+
+  it('stops with a sentence naming the option when the management port is taken', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port: busy } = taken.address() as AddressInfo;
+    const { child } = startCli(['--port', '0', '--management-port', String(busy)]);
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const [code] = await once(child, 'exit');
+    taken.close();
+    expect(code).toBe(1);
+    expect(err).toBe(`warren: the management API cannot listen on 127.0.0.1:${busy}: the port is in use (choose another with --management-port, or --no-management)\n`);
   });
 
   it('refuses a bad port', async () => {
