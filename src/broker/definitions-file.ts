@@ -20,19 +20,17 @@ export class DefinitionsError extends Error {}
 /** Exchanges every vhost has, never exported. */
 const isBuiltInExchange = (name: string) => name === '' || name.startsWith('amq.');
 
-const tableJson = tableToJson;
-
 function vhostContents(v: VirtualHost, withVhost: boolean): { policies: Obj[]; queues: Obj[]; exchanges: Obj[]; bindings: Obj[] } {
   const tag = (o: Obj): Obj => (withVhost ? { name: o.name, vhost: v.name, ...o } : o);
   const policies = [...v.policies.values()].map((p) => ({ ...(withVhost ? { vhost: v.name } : {}), name: p.name, pattern: p.pattern, 'apply-to': p.applyTo, definition: p.definition as Obj, priority: p.priority }));
-  const queues = [...v.queues.values()].filter((q) => q.options.owner === undefined).map((q) => tag({ name: q.name, durable: q.options.durable, auto_delete: q.options.autoDelete, arguments: tableJson(q.options.args) }));
+  const queues = [...v.queues.values()].filter((q) => q.options.owner === undefined).map((q) => tag({ name: q.name, durable: q.options.durable, auto_delete: q.options.autoDelete, arguments: tableToJson(q.options.args) }));
   const exchanges = [...v.exchanges.values()]
     .filter((e) => !isBuiltInExchange(e.name))
-    .map((e) => tag({ name: e.name, type: e.type, durable: e.options.durable, auto_delete: e.options.autoDelete, internal: e.options.internal, arguments: tableJson(e.options.args) }));
+    .map((e) => tag({ name: e.name, type: e.type, durable: e.options.durable, auto_delete: e.options.autoDelete, internal: e.options.internal, arguments: tableToJson(e.options.args) }));
   const bindings: Obj[] = [];
   for (const e of v.exchanges.values()) {
     for (const b of e.bindings.values()) {
-      const item: Obj = { source: e.name, destination: b.destination.name, destination_type: b.destination.kind, routing_key: b.routingKey, arguments: tableJson(b.args) };
+      const item: Obj = { source: e.name, destination: b.destination.name, destination_type: b.destination.kind, routing_key: b.routingKey, arguments: tableToJson(b.args) };
       bindings.push(withVhost ? { source: e.name, vhost: v.name, ...item } : item);
     }
   }
@@ -102,7 +100,7 @@ export function importDefinitions(broker: Broker, defs: Obj, options: ImportOpti
     for (const p of list(defs, 'permissions')) importPermissions(broker, p);
   }
   const vhostOf = (item: Obj): VirtualHost => {
-    const name = options.vhost ?? text(item.vhost, undefined as unknown as string);
+    const name = options.vhost ?? (item.vhost === undefined || item.vhost === null ? undefined : String(item.vhost));
     const v = name === undefined ? undefined : broker.vhost(name);
     if (!v) throw new DefinitionsError(name === undefined ? 'Virtual host does not exist and is not specified in definitions file.' : `Please create virtual host "${name}" prior to importing definitions.`);
     return v;
@@ -158,7 +156,7 @@ function declare(run: () => void, what: string): void {
   } catch (err) {
     if (!(err instanceof BrokerError)) throw err;
     const name = (REPLY_NAMES[err.code] ?? String(err.code)).toLowerCase();
-    throw new DefinitionsError(`${what}: ${name}: ${err.text.replace(/^[A-Z_]+ - /, '')}`);
+    throw new DefinitionsError(`${what}: ${name}: ${err.detail}`);
   }
 }
 
@@ -169,11 +167,16 @@ function argsOf(item: Obj): FieldTable {
   return jsonToTable(args);
 }
 
+/** RabbitMQ's user tags: a list, or a comma-separated string. */
+export function parseTags(v: Plain): string[] {
+  const list = Array.isArray(v) ? v.map(String) : String(v).split(',');
+  return list.map((t) => t.trim()).filter((t) => t !== '');
+}
+
 function importUser(broker: Broker, u: Obj): void {
   const name = text(u.name);
   if (name === '') throw new DefinitionsError('a user without a name');
-  const rawTags = u.tags ?? '';
-  const tags = (Array.isArray(rawTags) ? rawTags.map(String) : String(rawTags).split(',')).map((t) => t.trim()).filter((t) => t !== '');
+  const tags = parseTags(u.tags ?? '');
   const algorithm = text(u.hashing_algorithm, 'rabbit_password_hashing_sha256');
   if (typeof u.password === 'string') broker.users.add(name, u.password, tags);
   else {

@@ -9,6 +9,11 @@ export class BrokerError extends Error {
   ) {
     super(text);
   }
+
+  /** The text without its "<CODE_NAME> - " prefix: RabbitMQ's explanation. */
+  get detail(): string {
+    return this.text.replace(/^[A-Z_]+ - /, '');
+  }
 }
 
 function error(code: number, detail: string): BrokerError {

@@ -1,34 +1,24 @@
 // Queues, exchanges, bindings, connections, channels and consumers over the management API. Every
 // change goes through a broker Session acting for the signed-in user, so its permissions and
 // RabbitMQ's channel rules apply exactly as they do over AMQP.
+import { isUtf8 } from 'node:buffer';
 import type { ClientConnection } from '../broker/clients.js';
 import { BrokerError } from '../broker/errors.js';
 import type { Destination, Exchange } from '../broker/exchange.js';
 import { contentHeaderOf } from '../broker/message.js';
 import { PublishOutcome } from '../broker/publishing.js';
 import type { Queue } from '../broker/queue.js';
-import { NO_OUTPUT, type Session } from '../broker/session.js';
 import type { VirtualHost } from '../broker/virtual-host.js';
 import { ReplyCode } from '../protocol/generated/spec.js';
 import { ApiError, badRequest, notAuthorised, notFound } from './errors.js';
 import { jsonToTable, propertiesFromJson, propertiesToJson, type Json } from './json.js';
 import { shapeItem, shapeList } from './query.js';
 import { isAdmin, isMonitor, listedVhosts } from './rights.js';
-import { NO_CONTENT, bodyObject, ok, parseBool, parseInt_, putReply, requireKeys, vhostParam, type AddRoute, type JsonObject } from './handlers.js';
+import { NO_CONTENT, bodyObject, ok, parseBool, parseInt_, putReply, requireKeys, vhostParam, withSession, type AddRoute, type JsonObject } from './handlers.js';
 import type { ApiContext, ApiRequest, Reply } from './server.js';
 import {
   bindingView, channelName, channelView, connectionView, consumerInfos, consumerView, defaultBindingView, exchangeView, propertiesKey, queueBrief, queueView,
 } from './views.js';
-
-/** A session for one request, released when `work` is done (nothing is ever delivered to it). */
-function withSession<T>(ctx: ApiContext, req: ApiRequest, v: VirtualHost, work: (s: Session) => T): T {
-  const session = ctx.broker.openSession(v, req.user.name, {}, NO_OUTPUT);
-  try {
-    return work(session);
-  } finally {
-    session.release();
-  }
-}
 
 /** The vhosts a list covers: the path's, or every one the user's lists show. */
 function listVhosts(ctx: ApiContext, req: ApiRequest): VirtualHost[] {
@@ -156,10 +146,6 @@ function getMessages(req: ApiRequest, ctx: ApiContext): Reply {
     if (mode.settle === 'dead-letter') for (const tag of tags) s.settle(tag, false, 'dead-letter');
     return ok(out);
   });
-}
-
-function isUtf8(b: Buffer): boolean {
-  return Buffer.from(b.toString('utf8'), 'utf8').equals(b);
 }
 
 // ---- exchanges ----

@@ -24,7 +24,7 @@ export const REALM = { 'www-authenticate': 'Basic realm="RabbitMQ Management"' }
 
 /** What RabbitMQ's API says when the broker operation behind it refuses. */
 export function fromBrokerError(err: BrokerError): ApiError {
-  const detail = err.text.replace(/^[A-Z_]+ - /, '');
+  const detail = err.detail;
   switch (err.code) {
     case ReplyCode.NOT_FOUND:
       return new ApiError(404, 'not_found', detail);

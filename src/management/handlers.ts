@@ -1,5 +1,6 @@
 // What the management API's handlers share: replies, the path's vhost, and reading request bodies
 // as RabbitMQ's rabbit_mgmt_util reads them.
+import { NO_OUTPUT, type Session } from '../broker/session.js';
 import type { VirtualHost } from '../broker/virtual-host.js';
 import { ApiError, badRequest, keysMissing, notFound } from './errors.js';
 import type { Json } from './json.js';
@@ -50,3 +51,13 @@ export function parseInt_(v: Json | undefined): number {
   throw new ApiError(400, 'bad_request', ['not_integer', v ?? 'undefined']);
 }
 
+
+/** A session for one request, acting for its user, released when `work` is done (nothing is ever delivered to it). */
+export function withSession<T>(ctx: ApiContext, req: ApiRequest, v: VirtualHost, work: (s: Session) => T): T {
+  const session = ctx.broker.openSession(v, req.user.name, {}, NO_OUTPUT);
+  try {
+    return work(session);
+  } finally {
+    session.release();
+  }
+}

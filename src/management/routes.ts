@@ -4,20 +4,20 @@
 import { randomBytes } from 'node:crypto';
 import { compilePcre } from '../auth/pcre.js';
 import type { User } from '../auth/users.js';
+import { parseTags } from '../broker/definitions-file.js';
 import { contentHeaderOf } from '../broker/message.js';
 import type { Policy, PolicyTarget } from '../broker/policy.js';
 import { PublishOutcome } from '../broker/publishing.js';
-import { NO_OUTPUT, type Session } from '../broker/session.js';
+import type { Session } from '../broker/session.js';
 import type { VirtualHost } from '../broker/virtual-host.js';
 import { registerDefinitionRoutes } from './definition-routes.js';
 import { registerEntityRoutes } from './entity-routes.js';
 import { ApiError, badRequest, notFound } from './errors.js';
-import { NO_CONTENT, bodyObject, ok, putReply, requireKeys, vhostParam, type AddRoute, type JsonObject } from './handlers.js';
-import type { Json } from './json.js';
+import { NO_CONTENT, bodyObject, ok, putReply, requireKeys, vhostParam, withSession, type AddRoute, type JsonObject } from './handlers.js';
 import { shapeItem, shapeList } from './query.js';
 import { isMonitor, listedVhosts, visibleVhosts } from './rights.js';
 import type { ApiContext, ApiRequest, Reply } from './server.js';
-import { EXCHANGE_TYPES, churnView, consumerInfos, contextsView, listenersView, nodeView, queueLengths, totalStats, vhostView } from './views.js';
+import { EXCHANGE_TYPES, churnView, consumerInfos, contextsView, listenersView, nodeView, totalStats, vhostLengths, vhostView } from './views.js';
 
 export const userView = (ctx: ApiContext, u: User): JsonObject => ({
   name: u.name,
@@ -30,12 +30,6 @@ export const userView = (ctx: ApiContext, u: User): JsonObject => ({
 const permissionView = (user: string, vhost: string, p: { configure: string; write: string; read: string }): JsonObject => ({ user, vhost, configure: p.configure, write: p.write, read: p.read });
 
 export const policyView = (vhost: string, p: Policy): JsonObject => ({ vhost, name: p.name, pattern: p.pattern, 'apply-to': p.applyTo, definition: p.definition as JsonObject, priority: p.priority });
-
-/** RabbitMQ's tags: a list, or a comma-separated string. */
-export function parseTags(v: Json): string[] {
-  const list = Array.isArray(v) ? v.map(String) : String(v).split(',');
-  return list.map((t) => t.trim()).filter((t) => t !== '');
-}
 
 /**
  * Adds or updates a user as RabbitMQ's put_user does: tags are required; a password is hashed, a
@@ -117,11 +111,9 @@ function overview(req: ApiRequest, ctx: ApiContext): JsonObject {
     const v = broker.vhost(name)!;
     queues += v.queues.size;
     exchanges += v.exchanges.size;
-    for (const q of v.queues.values()) {
-      const l = queueLengths(q);
-      ready += l.ready;
-      unacked += l.unacked;
-    }
+    const l = vhostLengths(v);
+    ready += l.ready;
+    unacked += l.unacked;
   }
   let connections = 0;
   let channels = 0;
@@ -208,14 +200,11 @@ function nodeRoutes(add: AddRoute): void {
   add('GET', '/api/aliveness-test/:vhost', 'vhost', (req, ctx) => {
     const v = vhostParam(ctx, req);
     // RabbitMQ declares the queue aliveness-test, publishes to it and gets the message back (and leaves the queue)
-    const session = ctx.broker.openSession(v, req.user.name, {}, NO_OUTPUT);
-    try {
+    return withSession(ctx, req, v, (session) => {
       session.declareQueue({ name: 'aliveness-test', passive: false, durable: false, exclusive: false, autoDelete: false, args: {} });
       const got = publishAndGet(session);
       return got ? ok({ status: 'ok' }) : { status: 503, body: { status: 'failed', reason: 'aliveness-test message not received' } };
-    } finally {
-      session.release();
-    }
+    });
   });
   add('GET', '/api/feature-flags', 'admin', () => ok([]));
   add('GET', '/api/auth', 'any', () => ok({ oauth_enabled: false }));

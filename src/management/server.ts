@@ -13,7 +13,7 @@ import type { Json } from './json.js';
 import { Rates } from './rates.js';
 import { registerRoutes } from './routes.js';
 import { isManagementUser, refusal, type Rights } from './rights.js';
-import { sampled, type NodeInfo, type ViewContext } from './views.js';
+import { sampled, vhostLengths, vhostOctets, type NodeInfo, type ViewContext } from './views.js';
 
 export interface ApiRequest {
   readonly method: string;
@@ -140,23 +140,14 @@ export class ManagementServer {
     ];
     for (const name of broker.vhostNames) {
       const v = broker.vhost(name)!;
-      let ready = 0;
-      let unacked = 0;
       for (const q of v.queues.values()) {
-        const r = q.messageCount;
-        ready += r;
-        unacked += q.unacked;
-        yield [q, sampled(q.counters, { messages: r + q.unacked, messages_ready: r, messages_unacknowledged: q.unacked })];
+        const ready = q.messageCount;
+        yield [q, sampled(q.counters, { messages: ready + q.unacked, messages_ready: ready, messages_unacknowledged: q.unacked })];
       }
       for (const e of v.exchanges.values()) yield [e, sampled(e.counters)];
-      let octetsIn = v.closedOctets.in;
-      let octetsOut = v.closedOctets.out;
-      for (const c of broker.connections) {
-        if (c.vhost !== name) continue;
-        octetsIn += c.bytesIn;
-        octetsOut += c.bytesOut;
-      }
-      yield [v, sampled(v.counters, { messages: ready + unacked, messages_ready: ready, messages_unacknowledged: unacked, recv_oct: octetsIn, send_oct: octetsOut })];
+      const { ready, unacked } = vhostLengths(v);
+      const octets = vhostOctets(broker, v);
+      yield [v, sampled(v.counters, { messages: ready + unacked, messages_ready: ready, messages_unacknowledged: unacked, recv_oct: octets.in, send_oct: octets.out })];
     }
     for (const c of broker.connections) {
       yield [c, { recv_oct: c.bytesIn, send_oct: c.bytesOut }];

@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import type { Broker } from '../broker/broker.js';
 import type { ClientChannel, ClientConnection } from '../broker/clients.js';
 import type { Binding, Exchange } from '../broker/exchange.js';
-import { COUNTER_KEYS, type MessageCounters } from '../broker/observation.js';
+import { COUNTER_KEYS, type CounterKey, type MessageCounters } from '../broker/observation.js';
 import type { Queue } from '../broker/queue.js';
 import type { VirtualHost } from '../broker/virtual-host.js';
 import { tableToJson, type Json } from './json.js';
@@ -39,24 +39,24 @@ export function isoTime(ms: number): string {
   return new Date(ms).toISOString().replace('Z', '+00:00');
 }
 
-/** The counters RabbitMQ's message_stats carry, by its names. */
-function statValues(c: MessageCounters, kind: 'exchange' | 'other'): Record<string, number> {
-  if (kind === 'exchange') return { publish_in: c.published, publish_out: c.routed };
-  return {
-    publish: c.published,
-    confirm: c.confirmed,
-    return_unroutable: c.unroutableReturned,
-    drop_unroutable: c.unroutableDropped,
-    get: c.got,
-    get_no_ack: c.gotNoAck,
-    get_empty: c.gotEmpty,
-    deliver: c.delivered,
-    deliver_no_ack: c.deliveredNoAck,
-    deliver_get: c.delivered + c.deliveredNoAck + c.got + c.gotNoAck,
-    redeliver: c.redelivered,
-    ack: c.acked,
-  };
-}
+/** RabbitMQ's message_stats names, each the sum of these counters. */
+const STATS: Readonly<Record<'exchange' | 'other', Readonly<Record<string, readonly CounterKey[]>>>> = {
+  exchange: { publish_in: ['published'], publish_out: ['routed'] },
+  other: {
+    publish: ['published'],
+    confirm: ['confirmed'],
+    return_unroutable: ['unroutableReturned'],
+    drop_unroutable: ['unroutableDropped'],
+    get: ['got'],
+    get_no_ack: ['gotNoAck'],
+    get_empty: ['gotEmpty'],
+    deliver: ['delivered'],
+    deliver_no_ack: ['deliveredNoAck'],
+    deliver_get: ['delivered', 'deliveredNoAck', 'got', 'gotNoAck'],
+    redeliver: ['redelivered'],
+    ack: ['acked'],
+  },
+};
 
 /** The values the sampler keeps for an entity with counters (and whatever else it counts). */
 export function sampled(c: MessageCounters, extra: Record<string, number> = {}): Record<string, number> {
@@ -70,35 +70,14 @@ export function sampled(c: MessageCounters, extra: Record<string, number> = {}):
  * happened; an entity without any gets no message_stats at all (undefined).
  */
 function messageStats(ctx: ViewContext, entity: object, c: MessageCounters, kind: 'exchange' | 'other'): JsonObject | undefined {
-  const values = statValues(c, kind);
   const out: JsonObject = {};
-  for (const [name, value] of Object.entries(values)) {
+  for (const [name, keys] of Object.entries(STATS[kind])) {
+    const value = keys.reduce((sum, k) => sum + c[k], 0);
     if (value === 0) continue;
     out[name] = value;
-    out[`${name}_details`] = { rate: round(rateOf(ctx, entity, name)) };
+    out[`${name}_details`] = { rate: round(keys.reduce((sum, k) => sum + ctx.rates.rate(entity, k), 0)) };
   }
   return Object.keys(out).length === 0 ? undefined : out;
-}
-
-/** A message_stats rate, from the raw counters sampled. */
-function rateOf(ctx: ViewContext, entity: object, name: string): number {
-  const keys: Record<string, (keyof MessageCounters)[]> = {
-    publish: ['published'],
-    publish_in: ['published'],
-    publish_out: ['routed'],
-    confirm: ['confirmed'],
-    return_unroutable: ['unroutableReturned'],
-    drop_unroutable: ['unroutableDropped'],
-    get: ['got'],
-    get_no_ack: ['gotNoAck'],
-    get_empty: ['gotEmpty'],
-    deliver: ['delivered'],
-    deliver_no_ack: ['deliveredNoAck'],
-    deliver_get: ['delivered', 'deliveredNoAck', 'got', 'gotNoAck'],
-    redeliver: ['redelivered'],
-    ack: ['acked'],
-  };
-  return (keys[name] ?? []).reduce((sum, k) => sum + ctx.rates.rate(entity, k), 0);
 }
 
 const GC = { fullsweep_after: 65535, max_heap_size: 0, min_bin_vheap_size: 46422, min_heap_size: 233, minor_gcs: 0 };
@@ -274,13 +253,7 @@ export function vhostView(ctx: ViewContext, v: VirtualHost): JsonObject {
     tracing: false,
     cluster_state: { [ctx.node.node]: 'running' },
   };
-  let ready = 0;
-  let unacked = 0;
-  for (const q of v.queues.values()) {
-    const l = queueLengths(q);
-    ready += l.ready;
-    unacked += l.unacked;
-  }
+  const { ready, unacked } = vhostLengths(v);
   const octets = vhostOctets(ctx.broker, v);
   Object.assign(view, {
     messages: ready + unacked,
@@ -297,6 +270,17 @@ export function vhostView(ctx: ViewContext, v: VirtualHost): JsonObject {
   const stats = messageStats(ctx, v, v.counters, 'other');
   if (stats) view.message_stats = stats;
   return view;
+}
+
+/** Ready and unacknowledged messages over a vhost's queues. */
+export function vhostLengths(v: VirtualHost): { ready: number; unacked: number } {
+  let ready = 0;
+  let unacked = 0;
+  for (const q of v.queues.values()) {
+    ready += q.messageCount;
+    unacked += q.unacked;
+  }
+  return { ready, unacked };
 }
 
 export function vhostOctets(broker: Broker, v: VirtualHost): { in: number; out: number } {
