@@ -6,10 +6,12 @@ import { accessRefused } from './errors.js';
 export interface Access {
   /** Throws RabbitMQ's 403 when the user lacks `permission` on the exchange or queue. */
   check(kind: 'exchange' | 'queue', name: string, permission: PermissionKind): void;
+  /** Throws RabbitMQ's 403 when the user's topic permission on a topic exchange refuses the routing key. */
+  checkTopic(exchange: string, routingKey: string, permission: 'write' | 'read'): void;
 }
 
 /** Everything allowed: for the broker's own operations (definitions import, tests). */
-export const unrestricted: Access = { check: () => {} };
+export const unrestricted: Access = { check: () => {}, checkTopic: () => {} };
 
 /** A user's permissions in one vhost, read at each check (so changes apply at once). */
 export function userAccess(permissions: PermissionStore, user: string, vhost: string): Access {
@@ -19,6 +21,11 @@ export function userAccess(permissions: PermissionStore, user: string, vhost: st
       const resource = kind === 'exchange' && name === '' ? 'amq.default' : name;
       if (!permissions.allows(user, vhost, permission, resource)) {
         throw accessRefused(`access to ${kind} '${resource}' in vhost '${vhost}' refused for user '${user}'`);
+      }
+    },
+    checkTopic(exchange, routingKey, permission) {
+      if (!permissions.allowsTopic(user, vhost, exchange, permission, routingKey)) {
+        throw accessRefused(`access to topic '${routingKey}' in exchange '${exchange}' in vhost '${vhost}' refused for user '${user}'`);
       }
     },
   };

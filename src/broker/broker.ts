@@ -1,6 +1,6 @@
 // The broker: virtual hosts and everything in them, users and their permissions, resource alarms and
 // the clock. No sockets, no frames: the AMQP server and the HTTP API both drive it through Sessions.
-import { PermissionStore, type PermissionSet } from '../auth/permissions.js';
+import { PermissionStore, type PermissionSet, type TopicPermission } from '../auth/permissions.js';
 import { UserStore } from '../auth/users.js';
 import { unrestricted, userAccess, type Access } from './access.js';
 import { DEFAULT_ALARM_LIMITS, ResourceMonitor, type Alarm, type AlarmLimits } from './alarms.js';
@@ -159,6 +159,8 @@ export class Broker implements VhostContext {
  * Users and their permissions, kept in the store when there is one. A broker without users starts with
  * guest/guest, allowed everything in '/', as RabbitMQ does.
  */
+const topicKey = (user: string, exchange: string) => `${user}\u0000${exchange}`;
+
 function durableAuth(store: MessageStore | undefined): { users: UserStore; permissions: PermissionStore } {
   const users = new UserStore(
     store && {
@@ -170,6 +172,8 @@ function durableAuth(store: MessageStore | undefined): { users: UserStore; permi
     store && {
       saved: (user, vhost, p) => store.putDefinition({ kind: 'permission', vhost, key: user, value: { configure: p.configure, write: p.write, read: p.read } }),
       deleted: (user, vhost) => store.deleteDefinition('permission', vhost, user),
+      topicSaved: (t) => store.putDefinition({ kind: 'topic-permission', vhost: t.vhost, key: topicKey(t.user, t.exchange), value: { ...t } }),
+      topicDeleted: (user, vhost, exchange) => store.deleteDefinition('topic-permission', vhost, topicKey(user, exchange)),
     },
   );
   for (const d of store?.definitions ?? []) {
@@ -178,6 +182,8 @@ function durableAuth(store: MessageStore | undefined): { users: UserStore; permi
       users.restore({ name: d.key, tags: v.tags, salt: Buffer.from(v.salt, 'base64'), hash: Buffer.from(v.hash, 'base64') });
     } else if (d.kind === 'permission') {
       permissions.restore(d.key, d.vhost, d.value as unknown as PermissionSet);
+    } else if (d.kind === 'topic-permission') {
+      permissions.restoreTopic(d.value as unknown as TopicPermission);
     }
   }
   if (users.size === 0) {

@@ -60,7 +60,7 @@ export function exportDefinitions(broker: Broker, version: string, vhost?: strin
       return { name, description: v.description, tags: [...v.tags], metadata: { description: v.description, tags: [...v.tags] } };
     }),
     permissions: broker.permissions.list().map((p) => ({ user: p.user, vhost: p.vhost, configure: p.permissions.configure, write: p.permissions.write, read: p.permissions.read })),
-    topic_permissions: [],
+    topic_permissions: broker.permissions.listTopic().map((t) => ({ user: t.user, vhost: t.vhost, exchange: t.exchange, write: t.write, read: t.read })),
     parameters: [],
     global_parameters: [],
     ...contents,
@@ -84,7 +84,7 @@ const list = (defs: Obj, key: string): Obj[] => {
 const bool = (v: Plain | undefined) => v === true || v === 'true';
 
 /**
- * Imports definitions as RabbitMQ's rabbit_definitions does: users, vhosts, permissions, policies,
+ * Imports definitions as RabbitMQ's rabbit_definitions does: users, vhosts, permissions, topic permissions, policies,
  * queues, exchanges, bindings, each added or updated. Names starting with amq. are skipped, as
  * RabbitMQ skips them.
  */
@@ -98,6 +98,7 @@ export function importDefinitions(broker: Broker, defs: Obj, options: ImportOpti
       broker.addVhost(text(v.name), { description: description === undefined ? undefined : text(description), tags: Array.isArray(tags) ? tags.map(String) : undefined });
     }
     for (const p of list(defs, 'permissions')) importPermissions(broker, p);
+    for (const t of list(defs, 'topic_permissions')) importTopicPermission(broker, t);
   }
   const vhostOf = (item: Obj): VirtualHost => {
     const name = options.vhost ?? (item.vhost === undefined || item.vhost === null ? undefined : String(item.vhost));
@@ -185,17 +186,34 @@ function importUser(broker: Broker, u: Obj): void {
   }
 }
 
-function importPermissions(broker: Broker, p: Obj): void {
+/** The user and vhost of a permissions entry, which must exist, and a check of its patterns. */
+function permissionsEntry(broker: Broker, p: Obj, what: string): { user: string; vhost: string; checkPatterns(patterns: string[]): void } {
   const user = text(p.user);
   const vhost = text(p.vhost);
-  if (broker.users.get(user) === undefined) throw new DefinitionsError(`permissions of user '${user}' in vhost '${vhost}': no such user`);
+  const subject = `${what} of user '${user}' in vhost '${vhost}'`;
+  if (broker.users.get(user) === undefined) throw new DefinitionsError(`${subject}: no such user`);
   if (broker.vhost(vhost) === undefined) throw new DefinitionsError(`Please create virtual host "${vhost}" prior to importing definitions.`);
+  const checkPatterns = (patterns: string[]) => {
+    for (const pattern of patterns) {
+      const compiled = compilePcre(pattern);
+      if ('error' in compiled) throw new DefinitionsError(`${subject}: invalid regular expression '${pattern}': ${compiled.error}`);
+    }
+  };
+  return { user, vhost, checkPatterns };
+}
+
+function importPermissions(broker: Broker, p: Obj): void {
+  const { user, vhost, checkPatterns } = permissionsEntry(broker, p, 'permissions');
   const set = { configure: text(p.configure), write: text(p.write), read: text(p.read) };
-  for (const pattern of Object.values(set)) {
-    const compiled = compilePcre(pattern);
-    if ('error' in compiled) throw new DefinitionsError(`permissions of user '${user}' in vhost '${vhost}': invalid regular expression '${pattern}': ${compiled.error}`);
-  }
+  checkPatterns(Object.values(set));
   broker.permissions.set(user, vhost, set);
+}
+
+function importTopicPermission(broker: Broker, t: Obj): void {
+  const { user, vhost, checkPatterns } = permissionsEntry(broker, t, `topic permissions on exchange '${text(t.exchange)}'`);
+  const permission = { user, vhost, exchange: text(t.exchange), write: text(t.write), read: text(t.read) };
+  checkPatterns([permission.write, permission.read]);
+  broker.permissions.setTopic(permission);
 }
 
 function policyOf(p: Obj): Policy {

@@ -132,6 +132,7 @@ export class Session {
     this.access.check('exchange', destination, 'write');
     if (source === '' || destination === '') throw accessRefused('operation not permitted on the default exchange');
     this.access.check('exchange', source, 'read');
+    this.checkTopicRead(source, routingKey);
     if (bind) {
       const from = this.vhost.existingExchange(source);
       this.vhost.bind(from, this.vhost.existingExchange(destination), routingKey, args);
@@ -141,6 +142,11 @@ export class Session {
     const from = this.vhost.exchange(source);
     const to = this.vhost.exchange(destination);
     if (from && to) this.vhost.unbind(from, to, routingKey, args, this.owner);
+  }
+
+  /** Binding to or from a topic exchange needs topic read permission on the key (a missing exchange is not checked). */
+  private checkTopicRead(exchangeName: string, routingKey: string): void {
+    if (this.vhost.exchange(exchangeName)?.type === 'topic') this.access.checkTopic(exchangeName, routingKey, 'read');
   }
 
   declareQueue(d: Omit<QueueDeclare, 'owner'>): Queue {
@@ -154,6 +160,7 @@ export class Session {
     this.access.check('queue', this.queueName(queue), 'write');
     if (exchange === '') throw accessRefused('operation not permitted on the default exchange');
     this.access.check('exchange', exchange, 'read');
+    this.checkTopicRead(exchange, routingKey);
     if (bind) {
       const source = this.vhost.existingExchange(exchange);
       this.vhost.bind(source, this.queue(queue), routingKey, args);
@@ -321,10 +328,10 @@ export class Session {
   // ---- publishing ----
 
   /**
-   * The checks of basic.publish, in RabbitMQ's order (write permission, the exchange, internal,
-   * immediate, the expiration): the message's own TTL, when it has one.
+   * The checks of basic.publish, in RabbitMQ's order (write permission, the exchange, internal, topic
+   * permission, immediate, the expiration): the message's own TTL, when it has one.
    */
-  checkPublish(exchangeName: string, immediate: boolean, header: Buffer): number | undefined {
+  checkPublish(exchangeName: string, routingKey: string, immediate: boolean, header: Buffer): number | undefined {
     if (exchangeName !== this.writableExchange) {
       this.access.check('exchange', exchangeName, 'write');
       this.writableExchange = exchangeName;
@@ -333,6 +340,7 @@ export class Session {
     if (exchange.options.internal) {
       throw accessRefused(`cannot publish to internal exchange '${exchangeName}' in vhost '${this.vhost.name}'`);
     }
+    if (exchange.type === 'topic') this.access.checkTopic(exchangeName, routingKey, 'write');
     if (immediate) throw notImplemented('immediate=true');
     return messageTtl(header);
   }

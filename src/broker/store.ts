@@ -70,7 +70,7 @@ export interface StoreListener {
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
-export type DefinitionKind = 'vhost' | 'exchange' | 'queue' | 'binding' | 'policy' | 'user' | 'permission';
+export type DefinitionKind = 'vhost' | 'exchange' | 'queue' | 'binding' | 'policy' | 'user' | 'permission' | 'topic-permission';
 
 export interface Definition {
   kind: DefinitionKind;

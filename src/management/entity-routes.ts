@@ -222,7 +222,7 @@ function publish(req: ApiRequest, ctx: ApiContext): Reply {
   return withSession(ctx, req, v, (s) => {
     const outcome = new PublishOutcome();
     try {
-      const ttl = s.checkPublish(exchange, false, header);
+      const ttl = s.checkPublish(exchange, routingKey, false, header);
       s.publish(exchange, routingKey, true, header, payload, ttl, outcome);
     } catch (err) {
       // the publish's channel was closed: RabbitMQ reports the code and the whole reply text

@@ -3,6 +3,7 @@
 // definitions in definition-routes.ts. Each route names the rights RabbitMQ's resource module asks for.
 import { randomBytes } from 'node:crypto';
 import { compilePcre } from '../auth/pcre.js';
+import type { TopicPermission } from '../auth/permissions.js';
 import type { User } from '../auth/users.js';
 import { parseTags } from '../broker/definitions-file.js';
 import { contentHeaderOf } from '../broker/message.js';
@@ -28,6 +29,9 @@ export const userView = (ctx: ApiContext, u: User): JsonObject => ({
 });
 
 const permissionView = (user: string, vhost: string, p: { configure: string; write: string; read: string }): JsonObject => ({ user, vhost, configure: p.configure, write: p.write, read: p.read });
+const topicPermissionView = (t: TopicPermission): JsonObject => ({ user: t.user, vhost: t.vhost, exchange: t.exchange, write: t.write, read: t.read });
+/** A vhost's lists name the vhost first, as RabbitMQ's do. */
+const vhostFirst = (view: JsonObject): JsonObject => ({ vhost: view.vhost, ...view });
 
 export const policyView = (vhost: string, p: Policy): JsonObject => ({ vhost, name: p.name, pattern: p.pattern, 'apply-to': p.applyTo, definition: p.definition as JsonObject, priority: p.priority });
 
@@ -243,7 +247,7 @@ function userRoutes(add: AddRoute): void {
   });
   add('GET', '/api/users/:user/topic-permissions', 'admin', (req, ctx) => {
     existingUser(ctx, req.params.user);
-    return ok([]);
+    return ok(ctx.broker.permissions.listTopic().filter((t) => t.user === req.params.user).map(topicPermissionView));
   });
   add('GET', '/api/user-limits', 'vhost-visible', () => ok([]));
   add('GET', '/api/user-limits/:user', 'vhost-visible', () => ok([]));
@@ -285,11 +289,11 @@ function vhostRoutes(add: AddRoute): void {
   });
   add('GET', '/api/vhosts/:vhost/permissions', 'admin', (req, ctx) => {
     vhostParam(ctx, req);
-    return ok(ctx.broker.permissions.list().filter((p) => p.vhost === req.params.vhost).map((p) => permissionView(p.user, p.vhost, p.permissions)));
+    return ok(ctx.broker.permissions.list().filter((p) => p.vhost === req.params.vhost).map((p) => vhostFirst(permissionView(p.user, p.vhost, p.permissions))));
   });
   add('GET', '/api/vhosts/:vhost/topic-permissions', 'admin', (req, ctx) => {
     vhostParam(ctx, req);
-    return ok([]);
+    return ok(ctx.broker.permissions.listTopic().filter((t) => t.vhost === req.params.vhost).map((t) => vhostFirst(topicPermissionView(t))));
   });
   add('GET', '/api/vhost-limits', 'vhost-visible', () => ok([]));
   add('GET', '/api/vhost-limits/:vhost', 'vhost-visible', (req, ctx) => {
@@ -311,10 +315,40 @@ function permissionRoutes(add: AddRoute): void {
     ctx.broker.permissions.clear(req.params.user, req.params.vhost);
     return NO_CONTENT;
   });
-  add('GET', '/api/topic-permissions', 'admin', () => ok([]));
-  add('GET', '/api/topic-permissions/:vhost/:user', 'admin', () => {
-    throw notFound();
-  });
+  add('GET', '/api/topic-permissions', 'admin', (_req, ctx) => ok(ctx.broker.permissions.listTopic().map(topicPermissionView)));
+  // with or without an exchange, a user's topic permissions in a vhost are one resource, as in RabbitMQ
+  for (const path of ['/api/topic-permissions/:vhost/:user', '/api/topic-permissions/:vhost/:user/:exchange']) {
+    add('GET', path, 'admin', (req, ctx) => ok(existingTopicPermissions(ctx, req).map(topicPermissionView)));
+    add('PUT', path, 'admin', (req, ctx) => putReply(putTopicPermission(ctx, req.params.user, req.params.vhost, bodyObject(req))));
+    add('DELETE', path, 'admin', (req, ctx) => {
+      existingTopicPermissions(ctx, req);
+      ctx.broker.permissions.clearTopic(req.params.user, req.params.vhost, req.params.exchange);
+      return NO_CONTENT;
+    });
+  }
+}
+
+/** The user's topic permissions in the vhost; none (or no such user or vhost) is a 404. */
+function existingTopicPermissions(ctx: ApiContext, req: ApiRequest): TopicPermission[] {
+  const { user, vhost } = req.params;
+  const found = ctx.broker.permissions.listTopic().filter((t) => t.user === user && t.vhost === vhost);
+  if (found.length === 0 || ctx.broker.vhost(vhost) === undefined) throw notFound();
+  return found;
+}
+
+/** Sets a topic permission from a PUT body or a definitions file; true when the user had some in the vhost. */
+export function putTopicPermission(ctx: ApiContext, user: string, vhost: string, body: JsonObject): boolean {
+  if (ctx.broker.users.get(user) === undefined || ctx.broker.vhost(vhost) === undefined) throw badRequest('vhost_or_user_not_found');
+  requireKeys(body, ['exchange', 'write', 'read']);
+  const permission = { user, vhost, exchange: String(body.exchange), write: String(body.write), read: String(body.read) };
+  for (const pattern of [permission.write, permission.read]) {
+    const compiled = compilePcre(pattern);
+    // the pattern is a binary in this Erlang term, PCRE's message a list of character codes
+    if ('error' in compiled) throw badRequest(['invalid_regexp', pattern, [[...compiled.error].map((c) => c.codePointAt(0)!), compiled.offset]]);
+  }
+  const existed = ctx.broker.permissions.listTopic().some((t) => t.user === user && t.vhost === vhost);
+  ctx.broker.permissions.setTopic(permission);
+  return existed;
 }
 
 function policyRoutes(add: AddRoute): void {

@@ -245,18 +245,25 @@ describe('durability', () => {
     expect((await ch.checkQueue('ttl')).messageCount).toBe(0);
   });
 
-  it('keeps users, their permissions and vhosts', async () => {
+  it('keeps users, their permissions, topic permissions and vhosts', async () => {
     await start(true);
     broker!.broker.users.add('alice', 's3cret', ['monitoring']);
     broker!.broker.users.delete('guest');
     broker!.broker.addVhost('other');
     broker!.broker.permissions.set('alice', 'other', { configure: '^in-', write: '.*', read: '.*' });
+    broker!.broker.permissions.setTopic({ user: 'alice', vhost: 'other', exchange: 'amq.topic', write: '^alice\\.', read: '.*' });
+    broker!.broker.permissions.setTopic({ user: 'alice', vhost: 'other', exchange: 'gone', write: '', read: '' });
+    broker!.broker.permissions.clearTopic('alice', 'other', 'gone');
     await restart().catch(() => undefined); // guest is gone: the reconnect in restart() is refused
+    expect(broker!.broker.permissions.listTopic()).toEqual([{ user: 'alice', vhost: 'other', exchange: 'amq.topic', write: '^alice\\.', read: '.*' }]);
     const alice = await amqp.connect(broker!.url.replace('guest:guest', 'alice:s3cret') + 'other');
     await (await alice.createChannel()).assertQueue('in-other', { durable: true });
     const denied = await alice.createChannel();
     denied.on('error', () => {});
     await expect(denied.assertQueue('elsewhere')).rejects.toThrow(/ACCESS_REFUSED/);
+    const topicDenied = await alice.createConfirmChannel();
+    topicDenied.on('error', () => {});
+    await expect(new Promise((resolve, reject) => topicDenied.publish('amq.topic', 'bob.x', Buffer.from('x'), {}, (err) => (err ? reject(err) : resolve(0))))).rejects.toThrow();
     await alice.close();
     await expect(amqp.connect(broker!.url)).rejects.toThrow(/ACCESS_REFUSED|403/);
   });

@@ -68,7 +68,7 @@ export function settle(ch: AmqpChannel, tag: number, multiple: boolean, how: Set
 /** A whole basic.publish (method, header and body): checked, then routed now or at commit. */
 export function publish(ch: AmqpChannel, args: BasicPublish, header: Buffer, body: Buffer): void {
   const { session, mode } = ch;
-  const ttl = session.checkPublish(args.exchange, args.immediate, header);
+  const ttl = session.checkPublish(args.exchange, args.routingKey, args.immediate, header);
   if (mode?.hold(args.exchange, args.routingKey, args.mandatory, header, body, ttl)) return;
   const outcome = ch.outcome;
   session.publish(args.exchange, args.routingKey, args.mandatory, header, body, ttl, outcome);
