@@ -148,6 +148,13 @@ describe('users and their tags decide what each may do', () => {
     expect((bad.body as { reason: unknown[] }).reason[0]).toBe('invalid_regexp');
   });
 
+  it("lists a vhost's permissions vhost first, a user's user first, as RabbitMQ orders the fields", async () => {
+    const byVhost = (await guest.get('/api/vhosts/%2F/permissions')).body as object[];
+    expect(Object.keys(byVhost[0])).toEqual(['vhost', 'user', 'configure', 'write', 'read']);
+    const byUser = (await guest.get('/api/users/guest/permissions')).body as object[];
+    expect(Object.keys(byUser[0])).toEqual(['user', 'vhost', 'configure', 'write', 'read']);
+  });
+
   it('creates a vhost 201, updates it 204, deletes it 204, then 404', async () => {
     const v = `/api/vhosts/${name('vdef')}`;
     expect((await guest.put(v, { description: 'for tests' })).status).toBe(201);
