@@ -9,7 +9,7 @@ import { nullLogger, type Logger } from './logger.js';
 import type { ClientConnection } from './clients.js';
 import { ChurnCounters, MessageCounters } from './observation.js';
 import { Session, type SessionOutput } from './session.js';
-import type { DefinitionKind, MessageStore } from './store.js';
+import type { DefinitionKind, MessageStore, Pager } from './store.js';
 import { VirtualHost, type VhostContext } from './virtual-host.js';
 
 /** Recovery order: what a definition refers to comes back before it. */
@@ -18,6 +18,8 @@ const RECOVERY_ORDER: readonly DefinitionKind[] = ['vhost', 'policy', 'exchange'
 export interface BrokerOptions {
   /** Durable definitions and persistent messages come back from it and go to it; in memory only without. */
   store?: MessageStore;
+  /** Without a store: where queues page out what does not fit in memory (kept in memory otherwise). */
+  pager?: Pager;
   /** Where time comes from (the machine's clock by default). */
   clock?: Clock;
   logger?: Logger;
@@ -28,6 +30,7 @@ export interface BrokerOptions {
 
 export class Broker implements VhostContext {
   readonly store: MessageStore | undefined;
+  readonly pager: Pager | undefined;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly users: UserStore;
@@ -40,9 +43,11 @@ export class Broker implements VhostContext {
   /** When the broker started (ms since the epoch, by its clock). */
   readonly startedAt: number;
   private readonly vhosts = new Map<string, VirtualHost>();
+  private readonly watchers = new Set<() => void>();
 
   constructor(options: BrokerOptions = {}) {
     this.store = options.store;
+    this.pager = options.store ?? options.pager;
     this.clock = options.clock ?? realClock;
     this.logger = options.logger ?? nullLogger;
     this.startedAt = this.clock.now();
@@ -111,6 +116,26 @@ export class Broker implements VhostContext {
     return true;
   }
 
+  /**
+   * Back to a fresh broker: vhost '/' with nothing declared in it, and guest/guest as its only user.
+   * Connections are closed as a restart closes them (320), or kept: then the vhosts they use are
+   * emptied in place (their consumers hear basic.cancel as their queues go) rather than deleted.
+   */
+  reset(connections: 'close' | 'keep' = 'close'): void {
+    if (connections === 'close') for (const c of [...this.connections]) c.close(320, SHUTDOWN_TEXT);
+    const inUse = new Set([...this.connections].map((c) => c.vhost));
+    for (const name of this.vhostNames) {
+      if (connections === 'keep' && inUse.has(name)) this.vhosts.get(name)!.destroy();
+      else this.deleteVhost(name);
+    }
+    for (const u of this.users.list()) {
+      this.users.delete(u.name);
+      this.permissions.clearUser(u.name);
+    }
+    this.addVhost('/');
+    addDefaultUser(this.users, this.permissions);
+  }
+
   vhost(name: string): VirtualHost | undefined {
     return this.vhosts.get(name);
   }
@@ -144,14 +169,24 @@ export class Broker implements VhostContext {
     return new Session(vhost, user ?? '', this.access(user, vhost.name), owner, output);
   }
 
-  /** Hands buffered store writes to the OS (before replies go out, so an acked message stays acked). */
+  /**
+   * Hands buffered store writes to the OS (before replies go out, so an acked message stays acked).
+   * Connections call it after each batch of work, so it also tells those watching for changes.
+   */
   writePending(): void {
     this.store?.writePending();
+    if (this.watchers.size > 0) for (const w of this.watchers) w();
+  }
+
+  /** Calls `fn` after each batch of client work until the returned function is called. */
+  watch(fn: () => void): () => void {
+    this.watchers.add(fn);
+    return () => this.watchers.delete(fn);
   }
 
   close(): void {
     this.alarms.stop();
-    this.store?.close();
+    this.pager?.close();
   }
 }
 
@@ -159,6 +194,9 @@ export class Broker implements VhostContext {
  * Users and their permissions, kept in the store when there is one. A broker without users starts with
  * guest/guest, allowed everything in '/', as RabbitMQ does.
  */
+/** What RabbitMQ tells its clients as it stops. */
+export const SHUTDOWN_TEXT = "CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'";
+
 const topicKey = (user: string, exchange: string) => `${user}\u0000${exchange}`;
 
 function durableAuth(store: MessageStore | undefined): { users: UserStore; permissions: PermissionStore } {
@@ -186,9 +224,11 @@ function durableAuth(store: MessageStore | undefined): { users: UserStore; permi
       permissions.restoreTopic(d.value as unknown as TopicPermission);
     }
   }
-  if (users.size === 0) {
-    users.add('guest', 'guest', ['administrator']);
-    permissions.set('guest', '/', { configure: '.*', write: '.*', read: '.*' });
-  }
+  if (users.size === 0) addDefaultUser(users, permissions);
   return { users, permissions };
+}
+
+function addDefaultUser(users: UserStore, permissions: PermissionStore): void {
+  users.add('guest', 'guest', ['administrator']);
+  permissions.set('guest', '/', { configure: '.*', write: '.*', read: '.*' });
 }

@@ -96,6 +96,11 @@ export class Deliveries {
     if (tag !== 0 && (oldest === undefined || oldest.tag > tag)) throw unknownTag(tag);
   }
 
+  /** Every unsettled delivery, in tag order, left as it is (inspection). */
+  *unsettled(): Iterable<Delivery> {
+    for (const d of this.pending) if (!d.settled) yield d;
+  }
+
   /** Every unacknowledged delivery, removed (session end, basic.recover). */
   takeAll(): Delivery[] {
     const out = this.upTo(0);

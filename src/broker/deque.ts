@@ -43,6 +43,11 @@ export class Deque<T> {
     return i < 0 || i >= this.count ? undefined : this.items[(this.head + i) & (this.items.length - 1)];
   }
 
+  /** Front to back (for inspection, not the hot path). */
+  *[Symbol.iterator](): IterableIterator<T> {
+    for (let i = 0; i < this.count; i++) yield this.items[(this.head + i) & (this.items.length - 1)]!;
+  }
+
   clear(): void {
     this.items = new Array(16);
     this.head = 0;

@@ -89,6 +89,8 @@ export interface QueueOptions {
   args: FieldTable;
   /** Who declared it; undefined when restored at start-up. */
   createdBy?: string;
+  /** Kept in the store, with its persistent messages (durable, not exclusive, and there is a store). */
+  stored?: boolean;
 }
 
 export class Queue {
@@ -180,9 +182,9 @@ export class Queue {
     return this.readyCount;
   }
 
-  /** Whether the queue comes back after a restart (durable, not exclusive) with its persistent messages. */
+  /** Whether the queue comes back after a restart with its persistent messages. */
   private get persists(): boolean {
-    return this.options.durable && this.options.owner === undefined;
+    return this.options.stored === true;
   }
 
   /** Whether transient messages are stored too (a quorum queue's Raft log keeps every message). */

@@ -11,6 +11,8 @@ export interface ReadyMessages {
   /** Puts requeued messages back where they were, by enqueue order. */
   putBack(entries: QueuedMessage[]): void;
   clear(): void;
+  /** In delivery order, without taking them (inspection). */
+  entries(): Iterable<QueuedMessage>;
 }
 
 export class FifoMessages implements ReadyMessages {
@@ -50,6 +52,10 @@ export class FifoMessages implements ReadyMessages {
 
   clear(): void {
     this.items.clear();
+  }
+
+  entries(): Iterable<QueuedMessage> {
+    return this.items;
   }
 }
 
@@ -106,5 +112,9 @@ export class PriorityMessages implements ReadyMessages {
   clear(): void {
     for (const level of this.levels) level.clear();
     this.count = 0;
+  }
+
+  *entries(): Iterable<QueuedMessage> {
+    for (let p = this.max; p >= 0; p--) yield* this.levels[p].entries();
   }
 }

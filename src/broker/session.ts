@@ -237,6 +237,23 @@ export class Session {
     announce('consumer', this.vhost.context, 'deleted', this.vhost.name, c);
   }
 
+  /** Deliveries awaiting their ack, in tag order (inspection). */
+  get unacked(): Iterable<Delivery> {
+    return this.deliveries.unsettled();
+  }
+
+  /**
+   * Cancels a consumer from the broker's side, as when its queue is deleted: the client hears
+   * basic.cancel (when it said it can). False when the session has no such consumer.
+   */
+  cancelByServer(tag: string): boolean {
+    const c = this.consumers.get(tag);
+    if (!c) return false;
+    c.queue.removeConsumer(c);
+    this.consumerCancelledByServer(c);
+    return true;
+  }
+
   /** The queue went away under a consumer. */
   consumerCancelledByServer(c: SessionConsumer): void {
     this.consumers.delete(c.tag);

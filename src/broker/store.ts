@@ -80,15 +80,20 @@ export interface Definition {
   value: { [key: string]: JsonValue };
 }
 
-export interface MessageStore {
+/** Where queues keep the messages that do not fit in memory: a store, or an in-memory broker's own. */
+export interface Pager {
+  /** An empty log for a queue whose messages do not survive a restart: it only keeps them out of memory. */
+  pagingLog(): QueueLog;
+  close(): void;
+}
+
+export interface MessageStore extends Pager {
   /** The definitions recovered at start-up, in the order they were made. */
   readonly definitions: readonly Definition[];
   putDefinition(d: Definition): void;
   deleteDefinition(kind: DefinitionKind, vhost: string, key: string): void;
   /** A durable queue's log, with what it held when the broker last stopped. */
   queueLog(vhost: string, queue: string): QueueLog;
-  /** An empty log for a queue whose messages do not survive a restart: it only keeps them out of memory. */
-  pagingLog(): QueueLog;
   /** Recovery is over: logs of queues that were not opened belong to nothing and go. */
   dropUnopenedLogs(): void;
   /** Hands buffered writes to the OS: from then on, a crash of this process loses none of them. */

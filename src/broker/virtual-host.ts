@@ -19,7 +19,7 @@ import { QuorumQueue } from './quorum.js';
 import { StreamQueue } from './stream.js';
 import { deadLettered, wouldCycle, type DeathReason } from './dead-letter.js';
 import { compilePolicy, effectivePolicy, type CompiledPolicy, type Policy } from './policy.js';
-import type { Definition, MessageStore } from './store.js';
+import type { Definition, MessageStore, Pager } from './store.js';
 import {
   bindingDefinition, bindingFromDefinition, exchangeDefinition, exchangeFromDefinition, policyDefinition, policyFromDefinition, queueDefinition, queueFromDefinition,
 } from './definitions.js';
@@ -64,6 +64,8 @@ export interface QueueDeclare {
 export interface VhostContext {
   readonly clock: Clock;
   readonly store: MessageStore | undefined;
+  /** Where queues that are not stored page out (the store, when there is one). */
+  readonly pager: Pager | undefined;
   readonly logger: Logger;
   readonly churn: ChurnCounters;
 }
@@ -276,11 +278,12 @@ export class VirtualHost implements QueueHost {
   private createQueue(d: QueueDeclare, name: string, save: boolean): Queue {
     const stored = this.store !== undefined && d.durable && !d.exclusive;
     if (stored && save) this.store!.putDefinition(queueDefinition(this.name, name, d));
-    // a queue that does not survive a restart still keeps its backlog out of memory
-    const log = stored ? this.store!.queueLog(this.name, name) : this.store?.pagingLog();
-    const owner = d.exclusive ? d.owner : undefined;
-    const options = { durable: d.durable, autoDelete: d.autoDelete, owner, args: d.args, createdBy: d.user };
     const type = queueTypeOf(d.args);
+    // a queue that does not survive a restart still keeps its backlog out of memory (a stream, all in
+    // memory anyway, needs its log only to survive)
+    const log = stored ? this.store!.queueLog(this.name, name) : type === 'stream' ? undefined : this.context.pager?.pagingLog();
+    const owner = d.exclusive ? d.owner : undefined;
+    const options = { durable: d.durable, autoDelete: d.autoDelete, owner, args: d.args, createdBy: d.user, stored };
     const Type = type === 'stream' ? StreamQueue : type === 'quorum' ? QuorumQueue : Queue;
     const q = new Type(this.name, name, options, this, log);
     this.queues.set(name, q);

@@ -139,6 +139,7 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
   private sentSinceBeat = false;
   private heartbeatTicks = 0;
   private silentChecks = 0;
+  private blackholed = false;
 
   constructor(
     readonly ctx: ConnectionContext,
@@ -203,6 +204,7 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
   // ---- input ----
 
   private onData(chunk: Buffer): void {
+    if (this.blackholed) return;
     this.receivedSinceBeat = true;
     this.reads++;
     this.bytesIn += chunk.length;
@@ -466,7 +468,19 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
 
   /** We stopped reading (flow control, an alarm): the peer's silence is ours, not a dead peer. */
   private get readingPaused(): boolean {
-    return this.blocked || this.waitingFor.size > 0;
+    return this.blocked || this.waitingFor.size > 0 || this.blackholed;
+  }
+
+
+  // ---- faults (the testing toolkit's) ----
+
+  /**
+   * The link goes silently dead: what arrives is dropped and nothing is written, heartbeats included,
+   * but the TCP connection stays open, so only the client's heartbeat check can notice. It ends when
+   * the client gives up and closes its socket (still read, so that its end is seen).
+   */
+  blackhole(): void {
+    this.blackholed = true;
   }
 
   /** Closing: stop waiting, and read again (a close-ok may be on its way). */
@@ -695,6 +709,7 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
   }
 
   private write(b: Buffer): void {
+    if (this.blackholed) return;
     this.bytesOut += b.length;
     this.writes++;
     this.socket.write(b);

@@ -1,7 +1,7 @@
 // The TCP listener: accepts sockets and hands each to a Connection.
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { platform } from 'node:os';
-import type { Broker } from '../broker/broker.js';
+import { SHUTDOWN_TEXT, type Broker } from '../broker/broker.js';
 import { realClock, type Timer } from '../broker/clock.js';
 import type { Logger } from '../broker/logger.js';
 import { toFieldTable, type FieldTable } from '../protocol/field-table.js';
@@ -45,6 +45,8 @@ export class Server implements ConnectionContext {
   readonly serverProperties: FieldTable;
   readonly connections = new Set<Connection>();
   private readonly net: NetServer;
+  /** Where it listens, once it does. */
+  private bound: { host: string; port: number } | undefined;
   /** One timer for every connection's consumer timeout, as RabbitMQ checks it periodically. */
   private readonly ackTimer: Timer;
 
@@ -73,9 +75,21 @@ export class Server implements ConnectionContext {
         this.net.off('error', reject);
         const addr = this.net.address();
         if (addr === null || typeof addr === 'string') return reject(new Error('listener has no TCP address'));
-        resolve({ host: addr.address, port: addr.port });
+        this.bound = { host: addr.address, port: addr.port };
+        resolve(this.bound);
       });
     });
+  }
+
+  /** Stops listening (new clients get ECONNREFUSED, as from a broker that is down); open connections stay. */
+  refuseConnections(): void {
+    if (this.net.listening) this.net.close();
+  }
+
+  /** Listens again, on the address it had, after refuseConnections(). */
+  async acceptConnections(): Promise<void> {
+    if (this.net.listening || this.bound === undefined) return;
+    await this.listen(this.bound.port, this.bound.host);
   }
 
   connectionClosed(connection: Connection): void {
@@ -88,7 +102,7 @@ export class Server implements ConnectionContext {
     clock.cancel(this.ackTimer);
     const closed = new Promise<void>((resolve) => this.net.close(() => resolve()));
     for (const c of this.connections) {
-      if (c.isRunning) c.close(320, "CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'");
+      if (c.isRunning) c.close(320, SHUTDOWN_TEXT);
       else c.destroy();
     }
     // clients get a second to answer close-ok, by the machine's clock (a manual one may never move)

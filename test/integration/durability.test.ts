@@ -256,7 +256,7 @@ describe('durability', () => {
     broker!.broker.permissions.clearTopic('alice', 'other', 'gone');
     await restart().catch(() => undefined); // guest is gone: the reconnect in restart() is refused
     expect(broker!.broker.permissions.listTopic()).toEqual([{ user: 'alice', vhost: 'other', exchange: 'amq.topic', write: '^alice\\.', read: '.*' }]);
-    const alice = await amqp.connect(broker!.url.replace('guest:guest', 'alice:s3cret') + 'other');
+    const alice = await amqp.connect(`${broker!.url.replace('guest:guest', 'alice:s3cret')}/other`);
     await (await alice.createChannel()).assertQueue('in-other', { durable: true });
     const denied = await alice.createChannel();
     denied.on('error', () => {});
