@@ -10,6 +10,10 @@ import { WARREN_VERSION, defaultConfig, type ServerConfig } from './server/confi
 import type { ManagementServer } from './management/server.js';
 import type { NodeInfo } from './management/views.js';
 import { FileStore } from './store/file-store.js';
+import { Faults } from './testing/faults.js';
+import { Inspector, type PeekedMessage } from './testing/inspect.js';
+import { waitForMessage, waits, type WaitOptions } from './testing/wait.js';
+import { TemporaryPager } from './store/temporary-pager.js';
 import type { FileSystem } from './store/fs.js';
 
 export interface BrokerOptions {
@@ -20,29 +24,84 @@ export interface BrokerOptions {
   logLevel?: Level | 'silent';
   logger?: PinoLogger;
   config?: Partial<ServerConfig>;
-  /** Durable definitions and persistent messages are kept (and recovered) here; in memory only when absent. */
+  /**
+   * Durable definitions and persistent messages are kept (and recovered) here. Without it nothing is
+   * kept across runs, and queues page what does not fit in memory to a private temporary directory.
+   */
   dataDir?: string;
   /** Where time comes from: the machine's clock (the default), 'manual' for a ManualClock, or a Clock of your own. */
   clock?: Clock | 'manual';
   /** The file system the data directory is used through (node:fs; tests inject disk faults here). */
   fileSystem?: FileSystem;
-  /** A definitions.json file (RabbitMQ's schema) imported before the listeners open. */
-  definitions?: string;
+  /** Definitions in RabbitMQ's definitions.json schema, as a file path or an object, imported before the listeners open. */
+  definitions?: string | Definitions;
+  /** Users besides guest (see addUser: each gets full permissions in '/' unless told otherwise). */
+  users?: UserSpec[];
+  /** Vhosts to create; guest gets full permissions in them. */
+  vhosts?: string[];
   /** RabbitMQ's management HTTP API: `true` or `{}` for a free port on `host`; off by default. */
   management?: boolean | { port?: number; host?: string };
 }
 
+/** RabbitMQ's definitions.json, as an object. */
+export type Definitions = Record<string, unknown>;
+
+export interface PermissionSpec {
+  configure: string;
+  write: string;
+  read: string;
+}
+
+export interface UserSpec {
+  name: string;
+  password: string;
+  /** RabbitMQ's user tags: administrator, monitoring, policymaker, management. */
+  tags?: string[];
+  /** By vhost; `{ '/': all }` when not given. */
+  permissions?: Record<string, PermissionSpec>;
+}
+
+const ALL: PermissionSpec = { configure: '.*', write: '.*', read: '.*' };
+
 export interface RunningBroker {
-  /** amqp://guest:guest@host:port/ */
+  /** amqp://guest:guest@host:port: vhost '/' to every client (no trailing slash, which some read as vhost ''). */
   readonly url: string;
   readonly host: string;
   readonly port: number;
+  /** The broker itself (a new one after restart()). */
   readonly broker: Broker;
   readonly server: Server;
   /** The broker's clock: with `clock: 'manual'`, a ManualClock to move by hand. */
   readonly clock: Clock;
   /** http://guest:guest@host:port when the management API was asked for. */
   readonly managementUrl: string | undefined;
+  /** Queues, exchanges, bindings, connections, channels and consumers as they are now; peek at messages. */
+  readonly inspect: Inspector;
+  /** Waits for the broker to reach a state: `await broker.waitFor.queue('q', { messages: 3 })`. */
+  readonly waitFor: ReturnType<typeof waits>;
+  /** Until a ready message in the queue satisfies `predicate`; it stays in the queue. */
+  waitForMessage(queue: string, predicate: (m: PeekedMessage) => boolean, options?: WaitOptions): Promise<PeekedMessage>;
+  /** Connections closed, dropped or blackholed, alarms, server-side cancels, refused connections. */
+  readonly faults: Faults;
+  /** Adds (or updates) a user; with full permissions in '/' unless `permissions` says otherwise. */
+  addUser(name: string, password: string, options?: { tags?: string[]; permissions?: Record<string, PermissionSpec> }): void;
+  deleteUser(name: string): void;
+  setPermissions(user: string, vhost: string, permissions: PermissionSpec): void;
+  /** Creates a vhost, guest getting full permissions in it (as when guest creates it over the management API). */
+  addVhost(name: string): void;
+  /** Deletes a vhost and everything in it; its connections are closed (320). */
+  deleteVhost(name: string): void;
+  /**
+   * Back to the broker as it started: nothing declared, guest and the `users`, `vhosts` and
+   * `definitions` it was started with. Open connections are closed with 320 as a restart closes them,
+   * or, with `{ connections: 'keep' }`, kept (their vhosts are emptied in place).
+   */
+  reset(options?: { connections?: 'close' | 'keep' }): void;
+  /**
+   * Stops and starts again on the same ports, as a broker restart: clients are closed with 320 and
+   * must reconnect; with a `dataDir`, durable definitions and persistent messages come back.
+   */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -62,43 +121,104 @@ export function openBroker(options: OpenOptions): { broker: Broker; recoveryMs: 
   const clock = options.clock ?? realClock;
   const config = { ...defaultConfig(), ...options.config };
   const store = dataDir === undefined ? undefined : new FileStore({ dir: dataDir, logger, clock, fs });
-  const broker = new Broker({ store, clock, logger, dataDir, limits: config });
+  // in memory, queues still page out to a private temporary directory
+  const pager = store === undefined ? new TemporaryPager(logger, clock) : undefined;
+  const broker = new Broker({ store, pager, clock, logger, dataDir, limits: config });
   return { broker, recoveryMs: elapsed() };
+}
+
+/** One run of the broker, its AMQP listener and its management API. */
+interface Instance {
+  broker: Broker;
+  server: Server;
+  management: ManagementServer | undefined;
+  amqp: { host: string; port: number };
+  http: { host: string; port: number } | undefined;
 }
 
 export async function startBroker(options: BrokerOptions = {}): Promise<RunningBroker> {
   // pino loads only when needed: the CLI imports this module before it wants a logger
   const logger = options.logger ?? (await import('pino')).default({ level: options.logLevel ?? 'silent' });
   const clock = options.clock === 'manual' ? new ManualClock() : (options.clock ?? realClock);
-  const { broker } = openBroker({ dataDir: options.dataDir, logger, clock, config: options.config, fs: options.fileSystem });
-  if (options.definitions !== undefined) loadDefinitionsFile(broker, options.definitions);
-  const server = new Server({ logger, config: options.config, broker });
   const host = options.host ?? '127.0.0.1';
-  const bound = await server.listen(options.port ?? 0, host);
-  let management: ManagementServer | undefined;
-  let managementUrl: string | undefined;
-  if (options.management) {
+  const config = { ...defaultConfig(), ...options.config };
+
+  const setUp = (broker: Broker) => {
+    if (typeof options.definitions === 'string') loadDefinitionsFile(broker, options.definitions);
+    else if (options.definitions !== undefined) importDefinitions(broker, options.definitions as Parameters<typeof importDefinitions>[1]);
+    for (const v of options.vhosts ?? []) addVhost(broker, v);
+    for (const u of options.users ?? []) addUser(broker, u.name, u.password, u);
+  };
+  const launch = async (ports: { amqp: number; http: number | undefined }): Promise<Instance> => {
+    const { broker } = openBroker({ dataDir: options.dataDir, logger, clock, config: options.config, fs: options.fileSystem });
+    try {
+      setUp(broker);
+    } catch (err) {
+      broker.close();
+      throw err;
+    }
+    const server = new Server({ logger, config: options.config, broker });
+    const amqp = await server.listen(ports.amqp, host);
+    if (!options.management) return { broker, server, management: undefined, amqp, http: undefined };
     const asked = options.management === true ? {} : options.management;
-    const config = { ...defaultConfig(), ...options.config };
     // loaded only when asked for: the router is not needed to start the AMQP listener
     const { ManagementServer } = await import('./management/server.js');
-    management = new ManagementServer(broker, logger, nodeInfo(config, bound));
-    const http = await management.listen(asked.port ?? 0, asked.host ?? host);
-    managementUrl = `http://guest:guest@${urlHost(http.host)}:${http.port}`;
-  }
-  return {
-    url: `amqp://guest:guest@${urlHost(bound.host)}:${bound.port}/`,
-    host: bound.host,
-    port: bound.port,
-    broker,
-    server,
-    clock,
-    managementUrl,
-    close: async () => {
-      await management?.close();
-      await server.close();
-    },
+    const management = new ManagementServer(broker, logger, nodeInfo(config, amqp));
+    const http = await management.listen(ports.http ?? asked.port ?? 0, asked.host ?? host);
+    return { broker, server, management, amqp, http };
   };
+  const stop = async (i: Instance) => {
+    await i.management?.close();
+    await i.server.close();
+  };
+
+  let current = await launch({ amqp: options.port ?? 0, http: undefined });
+  const inspect = new Inspector(() => current.broker);
+  const { amqp, http } = current;
+  return {
+    url: `amqp://guest:guest@${urlHost(amqp.host)}:${amqp.port}`,
+    host: amqp.host,
+    port: amqp.port,
+    get broker() {
+      return current.broker;
+    },
+    get server() {
+      return current.server;
+    },
+    clock,
+    managementUrl: http && `http://guest:guest@${urlHost(http.host)}:${http.port}`,
+    inspect,
+    waitFor: waits(() => current.broker, inspect),
+    waitForMessage: (queue, predicate, waitOptions) => waitForMessage(() => current.broker, inspect, queue, predicate, waitOptions),
+    faults: new Faults(() => current.server),
+    addUser: (name, password, userOptions) => addUser(current.broker, name, password, userOptions ?? {}),
+    deleteUser: (name) => {
+      current.broker.users.delete(name);
+      current.broker.permissions.clearUser(name);
+    },
+    setPermissions: (user, vhost, permissions) => current.broker.permissions.set(user, vhost, permissions),
+    addVhost: (name) => addVhost(current.broker, name),
+    deleteVhost: (name) => void current.broker.deleteVhost(name),
+    reset: (resetOptions = {}) => {
+      current.broker.reset(resetOptions.connections ?? 'close');
+      setUp(current.broker);
+    },
+    restart: async () => {
+      await stop(current);
+      current = await launch({ amqp: amqp.port, http: http?.port });
+    },
+    close: () => stop(current),
+  };
+}
+
+function addUser(broker: Broker, name: string, password: string, options: { tags?: string[]; permissions?: Record<string, PermissionSpec> }): void {
+  broker.users.add(name, password, options.tags ?? []);
+  for (const [vhost, p] of Object.entries(options.permissions ?? { '/': ALL })) broker.permissions.set(name, vhost, p);
+}
+
+function addVhost(broker: Broker, name: string): void {
+  broker.addVhost(name);
+  if (broker.users.get('guest')) broker.permissions.set('guest', name, ALL);
 }
 
 /**

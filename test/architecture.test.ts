@@ -39,8 +39,9 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   store: ['broker', 'protocol'],
   server: ['broker', 'auth', 'protocol'],
   management: ['broker', 'auth', 'protocol'],
-  cli: ['index', 'server', 'broker', 'store', 'management', 'auth', 'protocol'],
-  index: ['server', 'broker', 'store', 'management', 'auth', 'protocol'],
+  testing: ['server', 'broker', 'store', 'management', 'auth', 'protocol'],
+  cli: ['index', 'testing', 'server', 'broker', 'store', 'management', 'auth', 'protocol'],
+  index: ['testing', 'server', 'broker', 'store', 'management', 'auth', 'protocol'],
 };
 
 describe('architecture', () => {

@@ -59,5 +59,6 @@ export async function testBroker(options: BrokerOptions = {}): Promise<TestBroke
     },
   };
   const managementUrl = broker.managementUrl?.replace(/\/\/[^@]*@/, '//');
-  return { url: broker.url, host: broker.host, port: broker.port, embedded: true, managementUrl, admin, close: () => broker.close() };
+  // with the trailing slash AMQP_URL has, which the tests append vhost names to
+  return { url: `${broker.url}/`, host: broker.host, port: broker.port, embedded: true, managementUrl, admin, close: () => broker.close() };
 }
