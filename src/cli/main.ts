@@ -6,15 +6,19 @@ import { loadDefinitionsFile, nodeInfo, openBroker } from '../index.js';
 import { defaultConfig } from '../server/config.js';
 import { BufferedLogger } from '../broker/logger.js';
 import { WARREN_VERSION } from '../server/config.js';
+import { portOption } from './options.js';
 
 const HELP = `warren ${WARREN_VERSION}: an AMQP 0-9-1 broker that behaves like RabbitMQ
 
 Usage: warren [options]
+       warren run [options] -- <command>   a broker for the length of a command (warren run --help)
        warren ctl <command> [arguments]   rabbitmqctl's commands over the management API (docs/ctl.md)
 
   --host HOST         address to listen on (default 127.0.0.1)
   --port PORT         AMQP port; 0 picks a free one and prints it (default 5672)
+  --print-url         print the AMQP URL (amqp://guest:guest@host:port) on stdout once listening
   --data-dir DIR      where durable definitions and persistent messages are kept (default ./warren-data)
+  --in-memory         keep nothing across runs (no data directory; long queues page to a temporary one)
   --definitions FILE  import a definitions.json (RabbitMQ's schema) before listening
   --management-port PORT  the management HTTP API's port; 0 picks a free one and prints it (default 15672)
   --management-host HOST  address the management API listens on (default: --host)
@@ -25,6 +29,11 @@ Usage: warren [options]
 `;
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'run') {
+    const { run } = await import('./run.js');
+    process.exitCode = await run(process.argv.slice(3));
+    return;
+  }
   if (process.argv[2] === 'ctl') {
     const { ctl } = await import('./ctl.js');
     // exitCode rather than exit(): output piped elsewhere is written out in full first
@@ -36,7 +45,9 @@ async function main(): Promise<void> {
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string', default: '5672' },
       'log-level': { type: 'string', default: 'info' },
-      'data-dir': { type: 'string', default: 'warren-data' },
+      'data-dir': { type: 'string' },
+      'in-memory': { type: 'boolean', default: false },
+      'print-url': { type: 'boolean', default: false },
       definitions: { type: 'string' },
       'management-port': { type: 'string', default: '15672' },
       'management-host': { type: 'string' },
@@ -51,19 +62,24 @@ async function main(): Promise<void> {
   const managementPort = portOption('--management-port', values['management-port']!);
   // listen first: loading pino takes longer than everything else at start-up
   const early = new BufferedLogger();
-  const dataDir = values['data-dir']!;
+  if (values['in-memory'] && values['data-dir'] !== undefined) throw new Error('--in-memory and --data-dir exclude each other: choose one');
+  if (values['data-dir'] === '') throw new Error('--data-dir needs a directory (for no data directory at all, use --in-memory)');
+  const dataDir = values['in-memory'] ? undefined : (values['data-dir'] ?? 'warren-data');
   const { broker, recoveryMs } = openBroker({ dataDir, logger: early });
   if (values.definitions !== undefined) loadDefinitionsFile(broker, values.definitions);
   const config = defaultConfig();
   const server = new Server({ logger: early, broker, config });
   const bound = await server.listen(port, values.host!);
+  // the first line on stdout, for scripts that start warren and read where it is
+  if (values['print-url']) process.stdout.write(`amqp://guest:guest@${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}\n`);
   const { default: pino } = await import('pino');
   const logger = pino({ level: values['log-level'], base: { pid: process.pid } });
   early.forwardTo(logger);
   server.logger = logger;
-  logger.info({ dataDir, ms: recoveryMs }, 'data directory opened');
+  if (dataDir === undefined) logger.info('in memory: nothing is kept across runs');
+  else logger.info({ dataDir, ms: recoveryMs }, 'data directory opened');
   logger.info({ host: bound.host, port: bound.port }, `listening on amqp://${bound.host}:${bound.port}`);
-  if (port === 0) process.stdout.write(`port ${bound.port}\n`);
+  if (port === 0 && !values['print-url']) process.stdout.write(`port ${bound.port}\n`);
   let management: { close(): Promise<void> } | undefined;
   let stopping = false;
   const stop = (signal: string) => {
@@ -92,12 +108,8 @@ async function main(): Promise<void> {
     logger.info({ host: http.host, port: http.port }, `management API on http://${http.host}:${http.port}`);
     if (managementPort === 0) process.stdout.write(`management port ${http.port}\n`);
   }
-}
-
-function portOption(name: string, value: string): number {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid ${name} ${value}: a port is a number from 0 to 65535`);
-  return port;
+  // RabbitMQ's line, which wait strategies (testcontainers' among them) look for
+  logger.info(`Server startup complete; ${management ? 3 : 0} plugins started.`);
 }
 
 main().catch((err) => {

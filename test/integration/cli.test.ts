@@ -10,10 +10,10 @@ import { describe, expect, it } from 'vitest';
 
 const cli = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
 
-function startCli(args: string[]) {
+function startCli(args: string[], env: NodeJS.ProcessEnv = {}) {
   // the default data directory is ./warren-data: each run gets its own working directory
   const cwd = mkdtempSync(join(tmpdir(), 'warren-cli-'));
-  const child = spawn(process.execPath, [cli, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cli, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   const port = new Promise<number>((resolve, reject) => {
@@ -139,5 +139,59 @@ describe('warren CLI', () => {
     const { child } = startCli(['--port', 'x']);
     const [code] = await once(child, 'exit');
     expect(code).toBe(1);
+  });
+
+  it('prints the AMQP URL as its first line with --print-url, keeps nothing with --in-memory, and logs RabbitMQ’s start-up line', async () => {
+    const { child, output } = startCli(['--port', '0', '--print-url', '--in-memory', '--no-management', '--log-level', 'info']);
+    await new Promise<void>((resolve) => child.stdout.on('data', () => /Server startup complete/.test(output()) && resolve()));
+    const url = output().split('\n')[0];
+    expect(url).toMatch(/^amqp:\/\/guest:guest@127\.0\.0\.1:\d+$/);
+    const conn = await amqp.connect(url);
+    await (await conn.createChannel()).assertQueue('in-memory', { durable: true });
+    await conn.close();
+    expect(output()).toMatch(/"msg":"Server startup complete; 0 plugins started\."/);
+    expect(output()).toMatch(/"msg":"in memory: nothing is kept across runs"/);
+    child.kill('SIGTERM');
+    expect((await once(child, 'exit'))[0]).toBe(0);
+  });
+
+  it('says what is wrong with an empty --data-dir, or one given with --in-memory', async () => {
+    for (const [args, text] of [
+      [['--data-dir', ''], 'warren: --data-dir needs a directory (for no data directory at all, use --in-memory)\n'],
+      [['--data-dir', 'x', '--in-memory'], 'warren: --in-memory and --data-dir exclude each other: choose one\n'],
+    ] as const) {
+      const { child } = startCli(['--port', '0', ...args]);
+      let err = '';
+      child.stderr.on('data', (d) => (err += d));
+      expect((await once(child, 'exit'))[0]).toBe(1);
+      expect(err).toBe(text);
+    }
+  });
+
+  it('runs a command against a broker of its own with warren run, and exits with its status', async () => {
+    const script = [
+      "const amqp = require('amqplib');",
+      '(async () => {',
+      '  const c = await amqp.connect(process.env.AMQP_URL);',
+      "  await (await c.createChannel()).assertQueue('from-run');",
+      '  await c.close();',
+      "  const res = await fetch(process.env.RABBITMQ_MANAGEMENT_URL.replace(/\\/\\/([^@]*)@/, '//') + '/api/queues/%2F/from-run', { headers: { authorization: 'Basic ' + Buffer.from('guest:guest').toString('base64') } });",
+      '  console.log(process.env.RABBITMQ_URL === process.env.AMQP_URL, res.status);',
+      '  process.exit(7);',
+      '})();',
+    ].join('\n');
+    // the command runs in a temporary directory: it finds amqplib through NODE_PATH
+    const { child, output } = startCli(['run', '--', process.execPath, '-e', script], { NODE_PATH: join(import.meta.dirname, '..', '..', 'node_modules') });
+    const [code] = await once(child, 'exit');
+    expect(output()).toBe('true 200\n');
+    expect(code).toBe(7);
+  });
+
+  it('tells warren run what is missing', async () => {
+    const { child } = startCli(['run']);
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    expect((await once(child, 'exit'))[0]).toBe(1);
+    expect(err).toBe('warren: warren run needs a command after --, as in: warren run -- npm test\n');
   });
 });
