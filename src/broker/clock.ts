@@ -100,6 +100,21 @@ export class ManualClock implements Clock {
     return true;
   }
 
+  /**
+   * Moves time on until no one-off timer is left (TTLs, x-expires, delayed redelivery…), firing the
+   * periodic ones that fall due on the way; returns the ms it moved. A chain of one-off timers that
+   * never ends stops it after `maxTimers`.
+   */
+  runAll(maxTimers = 100_000): number {
+    const from = this.time;
+    for (let fired = 0; ; fired++) {
+      const next = this.timers.find((t) => t.period === 0);
+      if (next === undefined) return this.time - from;
+      if (fired >= maxTimers) throw new Error(`runAll: still one-off timers after ${maxTimers} fired (a timer that keeps setting another?)`);
+      this.advance(Math.max(0, next.due - this.time));
+    }
+  }
+
   private add(ms: number, period: number, fn: () => void): ManualTimer {
     const t: ManualTimer = { due: this.time + Math.max(0, ms), period, fn, order: this.nextOrder++, cancelled: false };
     this.insert(t);

@@ -58,6 +58,22 @@ describe('ManualClock', () => {
     expect(clock.next()).toBe(false);
   });
 
+  it('runs every one-off timer with runAll(), periodic ones firing on the way, and stops a chain that never ends', () => {
+    const clock = new ManualClock(0);
+    const fired: string[] = [];
+    clock.every(1000, () => fired.push(`tick ${clock.now()}`));
+    clock.after(1500, () => {
+      fired.push('ttl');
+      clock.after(1000, () => fired.push('redelivery'));
+    });
+    expect(clock.runAll()).toBe(2500);
+    expect(fired).toEqual(['tick 1000', 'ttl', 'tick 2000', 'redelivery']);
+    expect(clock.pending).toBe(1);
+    const forever = () => void clock.after(1, forever);
+    forever();
+    expect(() => clock.runAll(50)).toThrow(/still one-off timers after 50 fired/);
+  });
+
   it('refuses to move backwards', () => {
     expect(() => new ManualClock(0).advance(-1)).toThrow(RangeError);
   });
