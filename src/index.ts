@@ -123,7 +123,7 @@ export function openBroker(options: OpenOptions): { broker: Broker; recoveryMs: 
   const store = dataDir === undefined ? undefined : new FileStore({ dir: dataDir, logger, clock, fs });
   // in memory, queues still page out to a private temporary directory
   const pager = store === undefined ? new TemporaryPager(logger, clock) : undefined;
-  const broker = new Broker({ store, pager, clock, logger, dataDir, limits: config });
+  const broker = new Broker({ store, pager, clock, logger, dataDir, limits: config, nodeName: config.clusterName });
   return { broker, recoveryMs: elapsed() };
 }
 

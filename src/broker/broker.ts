@@ -26,12 +26,15 @@ export interface BrokerOptions {
   limits?: Partial<AlarmLimits>;
   /** The data directory whose free space the disk alarm watches. */
   dataDir?: string;
+  /** The node's name (RabbitMQ's rabbit@host), as trace copies carry it. */
+  nodeName?: string;
 }
 
 export class Broker implements VhostContext {
   readonly store: MessageStore | undefined;
   readonly pager: Pager | undefined;
   readonly clock: Clock;
+  readonly nodeName: string;
   readonly logger: Logger;
   readonly users: UserStore;
   readonly permissions: PermissionStore;
@@ -48,6 +51,7 @@ export class Broker implements VhostContext {
   constructor(options: BrokerOptions = {}) {
     this.store = options.store;
     this.pager = options.store ?? options.pager;
+    this.nodeName = options.nodeName ?? 'warren';
     this.clock = options.clock ?? realClock;
     this.logger = options.logger ?? nullLogger;
     this.startedAt = this.clock.now();

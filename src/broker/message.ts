@@ -7,6 +7,8 @@ import { FLAG_CONTENT_ENCODING, FLAG_CONTENT_TYPE, FLAG_DELIVERY_MODE, FLAG_HEAD
 
 export class Message {
   private decoded: BasicProperties | undefined;
+  /** The CC and BCC keys it was published with, once its BCC header is gone (see withoutBcc). */
+  senderKeys: readonly string[] | undefined = undefined;
 
   constructor(
     readonly exchange: string,

@@ -84,9 +84,16 @@ export function senderSelected(m: Message): { keys: string[]; bcc: boolean } | u
   return { keys, bcc: headers.BCC !== undefined };
 }
 
-/** The message with its BCC header removed, as RabbitMQ delivers it. */
-export function withoutBcc(m: Message): Message {
+/** The message with its BCC header removed, as RabbitMQ delivers it; it remembers its CC and BCC keys. */
+export function withoutBcc(m: Message, keys: readonly string[]): Message {
   const headers = { ...m.properties.headers };
   delete headers.BCC;
-  return new Message(m.exchange, m.routingKey, contentHeaderOf({ ...m.properties, headers: sortedTable(headers) }, m.body.length), m.body);
+  const delivered = new Message(m.exchange, m.routingKey, contentHeaderOf({ ...m.properties, headers: sortedTable(headers) }, m.body.length), m.body);
+  delivered.senderKeys = keys;
+  return delivered;
+}
+
+/** Every routing key the message was published with: its own, then its CC and BCC ones (RabbitMQ's routing_keys). */
+export function routingKeysOf(m: Message): string[] {
+  return [m.routingKey, ...(m.senderKeys ?? senderSelected(m)?.keys ?? [])];
 }

@@ -13,6 +13,7 @@ import { Message, contentHeaderOf, type QueuedMessage } from './message.js';
 import { MessageCounters, announce } from './observation.js';
 import { messageTtl, type PublishOutcome } from './publishing.js';
 import type { Consumer, Queue, Settlement } from './queue.js';
+import type { TraceSource } from './trace.js';
 import { REPLY_TO, generatedName, type ExchangeDeclare, type QueueDeclare, type ReplyTarget, type VirtualHost } from './virtual-host.js';
 
 /** Where a session's deliveries go: the AMQP channel writes them as basic.deliver frames. */
@@ -22,6 +23,9 @@ export interface SessionOutput {
   deliver(consumerTag: string, deliveryTag: number, redelivered: boolean, message: Message): void;
   /** The server cancelled a consumer (its queue went away). */
   consumerCancelled(consumerTag: string): void;
+  /** The connection's name and the channel's number, as trace copies name them. */
+  readonly connectionName?: string;
+  readonly channelNumber?: number;
 }
 
 /** A session that never consumes (an HTTP request): nothing is ever delivered to it. */
@@ -104,6 +108,10 @@ export class Session {
     private readonly output: SessionOutput,
   ) {
     this.deliveries = new Deliveries();
+  }
+
+  private get traceSource(): TraceSource {
+    return { connection: this.output.connectionName ?? '', channel: this.output.channelNumber ?? 0, user: this.user };
   }
 
   /** '' names the session's last declared queue. */
@@ -300,6 +308,7 @@ export class Session {
     if (entry.redelivered) counters.redelivered++;
     const message = queue.outgoing(entry);
     counters.deliveredBytes += message.body.length;
+    if (this.vhost.tracing) this.vhost.traceDelivered(queue, message, entry.redelivered, this.traceSource);
     this.output.deliver(c.tag, tag, entry.redelivered, message);
   }
 
@@ -368,7 +377,7 @@ export class Session {
     const counters = this.counters;
     counters.published++;
     counters.publishedBytes += body.length;
-    this.vhost.publish(message, ttl, mandatory, outcome);
+    this.vhost.publish(message, ttl, mandatory, outcome, this.vhost.tracing ? this.traceSource : undefined);
     if (outcome.unroutable) mandatory ? counters.unroutableReturned++ : counters.unroutableDropped++;
   }
 
@@ -386,6 +395,7 @@ export class Session {
     }
     const deliveryTag = noAck ? this.deliveries.untracked() : this.deliveries.track(q, entry, undefined, this.vhost.clock.now());
     const message = q.outgoing(entry);
+    if (this.vhost.tracing) this.vhost.traceDelivered(q, message, entry.redelivered, this.traceSource);
     const counters = this.counters;
     if (noAck) counters.gotNoAck++;
     else counters.got++;

@@ -13,7 +13,8 @@ import { EXCHANGE_TYPES, bindingId, createExchange, type Binding, type Destinati
 import type { Logger } from './logger.js';
 import type { Message } from './message.js';
 import { MessageCounters, announce, type ChurnCounters } from './observation.js';
-import { senderSelected, withoutBcc, type PublishOutcome } from './publishing.js';
+import { routingKeysOf, senderSelected, withoutBcc, type PublishOutcome } from './publishing.js';
+import { TRACE_EXCHANGE, deliverExtra, publishExtra, traceMessage, type TraceSource } from './trace.js';
 import { Enqueued, Queue, type QueueHost } from './queue.js';
 import { QuorumQueue } from './quorum.js';
 import { StreamQueue } from './stream.js';
@@ -67,6 +68,8 @@ export interface VhostContext {
   /** Where queues that are not stored page out (the store, when there is one). */
   readonly pager: Pager | undefined;
   readonly logger: Logger;
+  /** The node name trace copies carry. */
+  readonly nodeName: string;
   readonly churn: ChurnCounters;
 }
 
@@ -98,6 +101,8 @@ export class VirtualHost implements QueueHost {
   /** Direct reply-to consumers by the name their requests carry in reply_to. */
   readonly replyTargets = new Map<string, ReplyTarget>();
   readonly counters = new MessageCounters();
+  /** RabbitMQ's trace_on: copies of what is published and delivered go to amq.rabbitmq.trace. */
+  tracing = false;
   /** Octets of the connections to this vhost that have closed (open ones count their own). */
   closedOctets = { in: 0, out: 0 };
   readonly clock: Clock;
@@ -462,9 +467,9 @@ export class VirtualHost implements QueueHost {
    * Routes a message and offers it to every queue it reaches (or to the direct reply-to consumer its
    * routing key names); what happened is left in `outcome`. `ttl` is its own expiration, already
    * checked. An exchange that no longer exists (a transaction committed after its deletion) routes
-   * nowhere.
+   * nowhere. With tracing on, `source` names the publisher in the trace copy.
    */
-  publish(message: Message, ttl: number | undefined, mandatory: boolean, outcome: PublishOutcome): void {
+  publish(message: Message, ttl: number | undefined, mandatory: boolean, outcome: PublishOutcome, source?: TraceSource): void {
     outcome.clear();
     outcome.message = message;
     const counters = this.counters;
@@ -489,9 +494,10 @@ export class VirtualHost implements QueueHost {
       const extra = senderSelected(message);
       if (extra) {
         for (const key of extra.keys) this.route(exchange, message, queues, key);
-        if (extra.bcc) delivered = withoutBcc(message);
+        if (extra.bcc) delivered = withoutBcc(message, extra.keys);
       }
     }
+    if (this.tracing && source) this.tracePublished(delivered, queues, source);
     if (queues.size === 0) {
       if (mandatory) counters.unroutableReturned++;
       else counters.unroutableDropped++;
@@ -505,6 +511,30 @@ export class VirtualHost implements QueueHost {
       if ((flags & Enqueued.Stored) !== 0) outcome.logs.push(q.log!);
       if (q.overloaded) outcome.overloaded.push(q);
     }
+  }
+
+  // ---- the firehose ----
+
+  private tracePublished(message: Message, queues: ReadonlySet<Queue>, source: TraceSource): void {
+    if (message.exchange === TRACE_EXCHANGE) return;
+    const keys = routingKeysOf(message);
+    // RabbitMQ's default exchange routes to names, whether or not such queues exist
+    const routed = message.exchange === '' ? new Set(keys) : new Set([...queues].map((q) => q.name));
+    this.deliverTrace(traceMessage('publish', message.exchange, message, keys, this.context.nodeName, publishExtra(this.name, source, [...routed].sort())));
+  }
+
+  /** A delivery (to a consumer or basic.get) of `message` from `queue`, with tracing on. */
+  traceDelivered(queue: Queue, message: Message, redelivered: boolean, source: TraceSource): void {
+    if (message.exchange === TRACE_EXCHANGE) return;
+    this.deliverTrace(traceMessage('deliver', queue.name, message, routingKeysOf(message), this.context.nodeName, deliverExtra(this.name, source, redelivered)));
+  }
+
+  /** The trace copy goes where amq.rabbitmq.trace routes it, as a message of the broker's own. */
+  private deliverTrace(copy: Message): void {
+    const exchange = this.exchanges.get(TRACE_EXCHANGE)!;
+    const queues = new Set<Queue>();
+    this.route(exchange, copy, queues);
+    for (const q of queues) q.enqueue(copy);
   }
 
   /**

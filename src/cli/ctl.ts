@@ -404,6 +404,18 @@ async function existingUser(ctx: Context, user: string): Promise<User> {
   return found;
 }
 
+/**
+ * trace_on / trace_off: through the vhost's PUT, carrying its description and tags over (the API clears
+ * what a PUT leaves out). A vhost that does not exist is left alone, and reported as rabbitmqctl does.
+ */
+async function setTracing(ctx: Context, on: boolean): Promise<void> {
+  ctx.info(`${on ? 'Starting' : 'Stopping'} tracing for vhost "${ctx.vhost}" ...`);
+  const path = `/api/vhosts/${seg(ctx.vhost)}`;
+  const vhost = await ctx.api.get<{ description: string; tags: string[] }>(path);
+  if (vhost) await ctx.api.send('PUT', path, { description: vhost.description, tags: vhost.tags, tracing: on });
+  ctx.out(`Trace ${on ? 'enabled' : 'disabled'} for vhost ${ctx.vhost}`);
+}
+
 const tagList = (tags: string[] | string) => (Array.isArray(tags) ? tags.join(',') : tags);
 
 async function readSource(ctx: Context, source: string): Promise<string> {
@@ -599,6 +611,16 @@ const COMMANDS: Record<string, Command> = {
       ctx.info(`Adding vhost "${vhost}" ...`);
       await ctx.api.send('PUT', `/api/vhosts/${seg(vhost!)}`, {});
     },
+  },
+  trace_on: {
+    usage: 'trace_on [-p <vhost>]',
+    arity: [0, 0],
+    run: (ctx) => setTracing(ctx, true),
+  },
+  trace_off: {
+    usage: 'trace_off [-p <vhost>]',
+    arity: [0, 0],
+    run: (ctx) => setTracing(ctx, false),
   },
   delete_vhost: {
     usage: 'delete_vhost <vhost>',

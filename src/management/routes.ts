@@ -14,7 +14,7 @@ import type { VirtualHost } from '../broker/virtual-host.js';
 import { registerDefinitionRoutes } from './definition-routes.js';
 import { registerEntityRoutes } from './entity-routes.js';
 import { ApiError, badRequest, notFound } from './errors.js';
-import { NO_CONTENT, bodyObject, ok, putReply, requireKeys, vhostParam, withSession, type AddRoute, type JsonObject } from './handlers.js';
+import { NO_CONTENT, bodyObject, ok, parseBool, putReply, requireKeys, vhostParam, withSession, type AddRoute, type JsonObject } from './handlers.js';
 import { shapeItem, shapeList } from './query.js';
 import { isMonitor, listedVhosts, visibleVhosts } from './rights.js';
 import type { ApiContext, ApiRequest, Reply } from './server.js';
@@ -275,9 +275,12 @@ function vhostRoutes(add: AddRoute): void {
     const body = bodyObject(req);
     const name = req.params.vhost;
     const existed = ctx.broker.vhost(name) !== undefined;
-    const description = body.description === undefined ? undefined : String(body.description);
-    const tags = body.tags === undefined ? undefined : parseTags(body.tags);
-    ctx.broker.addVhost(name, { description, tags });
+    // what the body leaves out is cleared, as RabbitMQ clears it
+    const description = body.description === undefined ? '' : String(body.description);
+    const tags = body.tags === undefined ? [] : parseTags(body.tags);
+    const tracing = parseBool(body.tracing);
+    const v = ctx.broker.addVhost(name, { description, tags });
+    if (tracing !== undefined) v.tracing = tracing;
     // RabbitMQ gives the vhost's creator full permissions in it
     if (!existed) ctx.broker.permissions.set(req.user.name, name, { configure: '.*', write: '.*', read: '.*' });
     return putReply(existed);

@@ -250,7 +250,7 @@ export function vhostView(ctx: ViewContext, v: VirtualHost): JsonObject {
     tags: [...v.tags],
     default_queue_type: 'undefined',
     metadata: { description: v.description, tags: [...v.tags] },
-    tracing: false,
+    tracing: v.tracing,
     cluster_state: { [ctx.node.node]: 'running' },
   };
   const { ready, unacked } = vhostLengths(v);

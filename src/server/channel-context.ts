@@ -18,6 +18,8 @@ export interface ConfirmWriter {
 
 export interface ConnectionPort {
   readonly id: number;
+  /** RabbitMQ's name for it: "peer-host:peer-port -> host:port". */
+  readonly name: string;
   readonly broker: Broker;
   readonly logger: Logger;
   /** The connection's output batch, flushed once per event-loop turn. */

@@ -95,6 +95,14 @@ export class Channel implements AmqpChannel, SessionOutput, ClientChannel {
     return this.id;
   }
 
+  get channelNumber(): number {
+    return this.id;
+  }
+
+  get connectionName(): string {
+    return this.connection.name;
+  }
+
   get confirm(): boolean {
     return this.mode?.kind === 'confirm';
   }

@@ -259,6 +259,20 @@ describe.skipIf(!overview)('warren ctl', () => {
       expect((await api('GET', `/api/vhosts/${name}`)).status).toBe(404);
     });
 
+    it('turns tracing on and off, keeping the vhost’s description and tags, and prints what rabbitmqctl prints', async () => {
+      const name = unique('traced');
+      cleanups.push(() => api('DELETE', `/api/vhosts/${name}`));
+      await api('PUT', `/api/vhosts/${name}`, { description: 'kept', tags: 'a,b' });
+      expect(await warren('trace_on', '-p', name)).toEqual({ code: 0, stdout: `Starting tracing for vhost "${name}" ...\nTrace enabled for vhost ${name}\n`, stderr: '' });
+      expect((await (await api('GET', `/api/vhosts/${name}`)).json()) as object).toMatchObject({ tracing: true, description: 'kept', tags: ['a', 'b'] });
+      expect(await warren('-q', 'trace_off', '-p', name)).toEqual({ code: 0, stdout: `Trace disabled for vhost ${name}\n`, stderr: '' });
+      expect(((await (await api('GET', `/api/vhosts/${name}`)).json()) as { tracing: boolean }).tracing).toBe(false);
+      // a vhost that does not exist: nothing to do, and no error, as with rabbitmqctl
+      const absent = unique('absent');
+      expect(await warren('-q', 'trace_on', '-p', absent)).toEqual({ code: 0, stdout: `Trace enabled for vhost ${absent}\n`, stderr: '' });
+      expect((await api('GET', `/api/vhosts/${absent}`)).status).toBe(404);
+    });
+
     describe.skipIf(!rabbitmqctlReaches)('failing as rabbitmqctl fails', () => {
       const cases: string[][] = [
         ['delete_user', 'ctl-test-nobody'],

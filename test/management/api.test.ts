@@ -160,6 +160,9 @@ describe('users and their tags decide what each may do', () => {
     expect((await guest.put(v, { description: 'for tests' })).status).toBe(201);
     expect((await guest.put(v, { description: 'still for tests' })).status).toBe(204);
     expect(((await guest.get(v)).body as { description: string }).description).toBe('still for tests');
+    // what a PUT leaves out is cleared
+    expect((await guest.put(v, { tags: 'x' })).status).toBe(204);
+    expect((await guest.get(v)).body).toMatchObject({ description: '', tags: ['x'] });
     expect((await guest.del(v)).status).toBe(204);
     expect((await guest.del(v)).body).toEqual({ error: 'Object Not Found', reason: 'Not Found' });
   });
