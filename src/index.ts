@@ -11,6 +11,7 @@ import type { ManagementServer } from './management/server.js';
 import type { NodeInfo } from './management/views.js';
 import { FileStore } from './store/file-store.js';
 import { Faults } from './testing/faults.js';
+import { FrameTrace } from './testing/frame-trace.js';
 import { Inspector, type PeekedMessage } from './testing/inspect.js';
 import { waitForMessage, waits, type WaitOptions } from './testing/wait.js';
 import { TemporaryPager } from './store/temporary-pager.js';
@@ -41,6 +42,8 @@ export interface BrokerOptions {
   vhosts?: string[];
   /** RabbitMQ's management HTTP API: `true` or `{}` for a free port on `host`; off by default. */
   management?: boolean | { port?: number; host?: string };
+  /** A file to write every frame in and out to, as JSON lines (`warren trace FILE` prints it readably). */
+  trace?: string;
 }
 
 /** RabbitMQ's definitions.json, as an object. */
@@ -131,6 +134,7 @@ export function openBroker(options: OpenOptions): { broker: Broker; recoveryMs: 
 interface Instance {
   broker: Broker;
   server: Server;
+  trace: FrameTrace | undefined;
   management: ManagementServer | undefined;
   amqp: { host: string; port: number };
   http: { host: string; port: number } | undefined;
@@ -157,19 +161,21 @@ export async function startBroker(options: BrokerOptions = {}): Promise<RunningB
       broker.close();
       throw err;
     }
+    const trace = options.trace === undefined ? undefined : new FrameTrace(broker, options.trace);
     const server = new Server({ logger, config: options.config, broker });
     const amqp = await server.listen(ports.amqp, host);
-    if (!options.management) return { broker, server, management: undefined, amqp, http: undefined };
+    if (!options.management) return { broker, server, trace, management: undefined, amqp, http: undefined };
     const asked = options.management === true ? {} : options.management;
     // loaded only when asked for: the router is not needed to start the AMQP listener
     const { ManagementServer } = await import('./management/server.js');
     const management = new ManagementServer(broker, logger, nodeInfo(config, amqp));
     const http = await management.listen(ports.http ?? asked.port ?? 0, asked.host ?? host);
-    return { broker, server, management, amqp, http };
+    return { broker, server, trace, management, amqp, http };
   };
   const stop = async (i: Instance) => {
     await i.management?.close();
     await i.server.close();
+    await i.trace?.close();
   };
 
   let current = await launch({ amqp: options.port ?? 0, http: undefined });

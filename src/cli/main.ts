@@ -7,12 +7,14 @@ import { defaultConfig } from '../server/config.js';
 import { BufferedLogger } from '../broker/logger.js';
 import { WARREN_VERSION } from '../server/config.js';
 import { portOption } from './options.js';
+import { FrameTrace } from '../testing/frame-trace.js';
 
 const HELP = `warren ${WARREN_VERSION}: an AMQP 0-9-1 broker that behaves like RabbitMQ
 
 Usage: warren [options]
        warren run [options] -- <command>   a broker for the length of a command (warren run --help)
        warren ctl <command> [arguments]   rabbitmqctl's commands over the management API (docs/ctl.md)
+       warren trace FILE [--connection N] [--channel N] [--method NAME]   a frame trace, readably
 
   --host HOST         address to listen on (default 127.0.0.1)
   --port PORT         AMQP port; 0 picks a free one and prints it (default 5672)
@@ -20,6 +22,7 @@ Usage: warren [options]
   --data-dir DIR      where durable definitions and persistent messages are kept (default ./warren-data)
   --in-memory         keep nothing across runs (no data directory; long queues page to a temporary one)
   --definitions FILE  import a definitions.json (RabbitMQ's schema) before listening
+  --trace FILE        write every frame in and out to FILE as JSON lines (read it with warren trace FILE)
   --management-port PORT  the management HTTP API's port; 0 picks a free one and prints it (default 15672)
   --management-host HOST  address the management API listens on (default: --host)
   --no-management     no management HTTP API
@@ -32,6 +35,11 @@ async function main(): Promise<void> {
   if (process.argv[2] === 'run') {
     const { run } = await import('./run.js');
     process.exitCode = await run(process.argv.slice(3));
+    return;
+  }
+  if (process.argv[2] === 'trace') {
+    const { traceCommand } = await import('./trace.js');
+    process.exitCode = await traceCommand(process.argv.slice(3));
     return;
   }
   if (process.argv[2] === 'ctl') {
@@ -49,6 +57,7 @@ async function main(): Promise<void> {
       'in-memory': { type: 'boolean', default: false },
       'print-url': { type: 'boolean', default: false },
       definitions: { type: 'string' },
+      trace: { type: 'string' },
       'management-port': { type: 'string', default: '15672' },
       'management-host': { type: 'string' },
       'no-management': { type: 'boolean', default: false },
@@ -68,6 +77,8 @@ async function main(): Promise<void> {
   const { broker, recoveryMs } = openBroker({ dataDir, logger: early });
   if (values.definitions !== undefined) loadDefinitionsFile(broker, values.definitions);
   const config = defaultConfig();
+  // every frame from the first connection on
+  const trace = values.trace === undefined ? undefined : new FrameTrace(broker, values.trace);
   const server = new Server({ logger: early, broker, config });
   const bound = await server.listen(port, values.host!);
   // the first line on stdout, for scripts that start warren and read where it is
@@ -86,13 +97,15 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    Promise.all([management?.close(), server.close()]).then(
-      () => process.exit(0),
-      (err) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    Promise.all([management?.close(), server.close()])
+      .then(() => trace?.close())
+      .then(
+        () => process.exit(0),
+        (err) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
