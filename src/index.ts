@@ -266,3 +266,7 @@ export { CHANNEL_NAMES, subscribe, type FrameEvent, type LifecycleEvent, type Ob
 export { Server } from './server/server.js';
 export type { ServerConfig } from './server/config.js';
 export type { Policy } from './broker/policy.js';
+export type { Faults } from './testing/faults.js';
+export type { BindingInfo, ChannelInfo, ConnectionInfo, ConnectionSelector, ConsumerInfo, ExchangeInfo, Inspector, Peeked, PeekedMessage, QueueInfo, UnackedMessage } from './testing/inspect.js';
+export { WaitTimeout, type QueueExpectation, type WaitOptions } from './testing/wait.js';
+export { formatTrace, type TraceFilter, type TraceLine } from './testing/frame-trace.js';
