@@ -1,7 +1,7 @@
 // Warren's embedding API: start a broker inside this process.
 import type { Level, Logger as PinoLogger } from 'pino';
 import { readFileSync } from 'node:fs';
-import { Broker } from './broker/broker.js';
+import { Broker, type BrokerDefaults } from './broker/broker.js';
 import { DefinitionsError, importDefinitions } from './broker/definitions-file.js';
 import { ManualClock, realClock, stopwatch, type Clock } from './broker/clock.js';
 import type { Logger } from './broker/logger.js';
@@ -115,6 +115,8 @@ export interface OpenOptions {
   config?: Partial<ServerConfig>;
   /** The file system the store uses (tests inject faults through it). */
   fs?: FileSystem;
+  /** The user and vhost a fresh broker starts with (guest in '/'). */
+  defaults?: Partial<BrokerDefaults>;
 }
 
 /** A broker whose durable state lives in `dataDir` (opened and recovered now), or in memory only. */
@@ -126,7 +128,7 @@ export function openBroker(options: OpenOptions): { broker: Broker; recoveryMs: 
   const store = dataDir === undefined ? undefined : new FileStore({ dir: dataDir, logger, clock, fs });
   // in memory, queues still page out to a private temporary directory
   const pager = store === undefined ? new TemporaryPager(logger, clock) : undefined;
-  const broker = new Broker({ store, pager, clock, logger, dataDir, limits: config, nodeName: config.clusterName });
+  const broker = new Broker({ store, pager, clock, logger, dataDir, limits: config, nodeName: config.clusterName, defaults: options.defaults });
   return { broker, recoveryMs: elapsed() };
 }
 

@@ -28,13 +28,26 @@ export interface BrokerOptions {
   dataDir?: string;
   /** The node's name (RabbitMQ's rabbit@host), as trace copies carry it. */
   nodeName?: string;
+  /** The user and vhost a fresh broker starts with (RabbitMQ's default_user, default_vhost…): guest in '/'. */
+  defaults?: Partial<BrokerDefaults>;
 }
+
+export interface BrokerDefaults {
+  user: string;
+  password: string;
+  tags: readonly string[];
+  vhost: string;
+  permissions: PermissionSet;
+}
+
+const GUEST: BrokerDefaults = { user: 'guest', password: 'guest', tags: ['administrator'], vhost: '/', permissions: { configure: '.*', write: '.*', read: '.*' } };
 
 export class Broker implements VhostContext {
   readonly store: MessageStore | undefined;
   readonly pager: Pager | undefined;
   readonly clock: Clock;
   readonly nodeName: string;
+  readonly defaults: BrokerDefaults;
   readonly logger: Logger;
   readonly users: UserStore;
   readonly permissions: PermissionStore;
@@ -52,12 +65,13 @@ export class Broker implements VhostContext {
     this.store = options.store;
     this.pager = options.store ?? options.pager;
     this.nodeName = options.nodeName ?? 'warren';
+    this.defaults = { ...GUEST, ...options.defaults };
     this.clock = options.clock ?? realClock;
     this.logger = options.logger ?? nullLogger;
     this.startedAt = this.clock.now();
     this.alarms = new ResourceMonitor({ ...DEFAULT_ALARM_LIMITS, ...options.limits }, options.dataDir, this.clock, this.logger);
     const store = this.store;
-    ({ users: this.users, permissions: this.permissions } = durableAuth(store));
+    ({ users: this.users, permissions: this.permissions } = durableAuth(store, this.defaults));
     if (store) {
       this.recover(store);
       store.listen({
@@ -72,7 +86,8 @@ export class Broker implements VhostContext {
         if (!active.has('disk')) store.retryFailed();
       });
     }
-    if (!this.vhosts.has('/')) this.addVhost('/');
+    // a fresh broker (nothing recovered) gets the default vhost
+    if (this.vhosts.size === 0) this.addVhost(this.defaults.vhost);
   }
 
   private recover(store: MessageStore): void {
@@ -121,7 +136,7 @@ export class Broker implements VhostContext {
   }
 
   /**
-   * Back to a fresh broker: vhost '/' with nothing declared in it, and guest/guest as its only user.
+   * Back to a fresh broker: the default vhost with nothing declared in it, and the default user alone.
    * Connections are closed as a restart closes them (320), or kept: then the vhosts they use are
    * emptied in place (their consumers hear basic.cancel as their queues go) rather than deleted.
    */
@@ -136,8 +151,8 @@ export class Broker implements VhostContext {
       this.users.delete(u.name);
       this.permissions.clearUser(u.name);
     }
-    this.addVhost('/');
-    addDefaultUser(this.users, this.permissions);
+    this.addVhost(this.defaults.vhost);
+    addDefaultUser(this.users, this.permissions, this.defaults);
   }
 
   vhost(name: string): VirtualHost | undefined {
@@ -194,16 +209,16 @@ export class Broker implements VhostContext {
   }
 }
 
-/**
- * Users and their permissions, kept in the store when there is one. A broker without users starts with
- * guest/guest, allowed everything in '/', as RabbitMQ does.
- */
 /** What RabbitMQ tells its clients as it stops. */
 export const SHUTDOWN_TEXT = "CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'";
 
 const topicKey = (user: string, exchange: string) => `${user}\u0000${exchange}`;
 
-function durableAuth(store: MessageStore | undefined): { users: UserStore; permissions: PermissionStore } {
+/**
+ * Users and their permissions, kept in the store when there is one. A broker without users starts with
+ * the default user (guest/guest), allowed everything in the default vhost, as RabbitMQ does.
+ */
+function durableAuth(store: MessageStore | undefined, defaults: BrokerDefaults): { users: UserStore; permissions: PermissionStore } {
   const users = new UserStore(
     store && {
       saved: (u) => store.putDefinition({ kind: 'user', vhost: '', key: u.name, value: { tags: [...u.tags], salt: u.salt.toString('base64'), hash: u.hash.toString('base64') } }),
@@ -228,11 +243,11 @@ function durableAuth(store: MessageStore | undefined): { users: UserStore; permi
       permissions.restoreTopic(d.value as unknown as TopicPermission);
     }
   }
-  if (users.size === 0) addDefaultUser(users, permissions);
+  if (users.size === 0) addDefaultUser(users, permissions, defaults);
   return { users, permissions };
 }
 
-function addDefaultUser(users: UserStore, permissions: PermissionStore): void {
-  users.add('guest', 'guest', ['administrator']);
-  permissions.set('guest', '/', { configure: '.*', write: '.*', read: '.*' });
+function addDefaultUser(users: UserStore, permissions: PermissionStore, d: BrokerDefaults): void {
+  users.add(d.user, d.password, d.tags);
+  permissions.set(d.user, d.vhost, d.permissions);
 }

@@ -6,7 +6,8 @@ import { loadDefinitionsFile, nodeInfo, openBroker } from '../index.js';
 import { defaultConfig } from '../server/config.js';
 import { BufferedLogger } from '../broker/logger.js';
 import { WARREN_VERSION } from '../server/config.js';
-import { portOption } from './options.js';
+import { printConfig, resolveSettings, type Settings } from './settings.js';
+import type { ServerConfig } from '../server/config.js';
 import { FrameTrace } from '../testing/frame-trace.js';
 
 const HELP = `warren ${WARREN_VERSION}: an AMQP 0-9-1 broker that behaves like RabbitMQ
@@ -27,8 +28,14 @@ Usage: warren [options]
   --management-host HOST  address the management API listens on (default: --host)
   --no-management     no management HTTP API
   --log-level LEVEL   fatal, error, warn, info, debug, trace or silent (default info)
+  --config FILE       a rabbitmq.conf (sysctl format) with the keys in docs/configuration.md
+  --print-config      print every setting, its value and where it came from, and exit
   -h, --help          this text
   -v, --version       Warren's version
+
+Flags win over environment variables (WARREN_<FLAG>, e.g. WARREN_PORT; RabbitMQ's RABBITMQ_NODE_PORT,
+RABBITMQ_NODE_IP_ADDRESS, RABBITMQ_DEFAULT_USER, RABBITMQ_DEFAULT_PASS, RABBITMQ_DEFAULT_VHOST,
+RABBITMQ_CONFIG_FILE), which win over the config file.
 `;
 
 async function main(): Promise<void> {
@@ -50,47 +57,63 @@ async function main(): Promise<void> {
   }
   const { values } = parseArgs({
     options: {
-      host: { type: 'string', default: '127.0.0.1' },
-      port: { type: 'string', default: '5672' },
-      'log-level': { type: 'string', default: 'info' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'log-level': { type: 'string' },
       'data-dir': { type: 'string' },
-      'in-memory': { type: 'boolean', default: false },
-      'print-url': { type: 'boolean', default: false },
+      'in-memory': { type: 'boolean' },
+      'print-url': { type: 'boolean' },
       definitions: { type: 'string' },
       trace: { type: 'string' },
-      'management-port': { type: 'string', default: '15672' },
+      'management-port': { type: 'string' },
       'management-host': { type: 'string' },
-      'no-management': { type: 'boolean', default: false },
+      'no-management': { type: 'boolean' },
+      config: { type: 'string' },
+      'print-config': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
   });
   if (values.help) return void process.stdout.write(HELP);
   if (values.version) return void process.stdout.write(`${WARREN_VERSION}\n`);
-  const port = portOption('--port', values.port!);
-  const managementPort = portOption('--management-port', values['management-port']!);
+  // every setting is read and checked before anything listens or a data directory is locked
+  const { settings, sources } = resolveSettings(values, process.env);
+  if (values['print-config']) return void process.stdout.write(printConfig(settings, sources));
+  const { port, managementPort, dataDir } = settings;
+  const config: ServerConfig = {
+    ...defaultConfig(),
+    heartbeat: settings.heartbeat,
+    frameMax: settings.frameMax,
+    channelMax: settings.channelMax,
+    maxMessageSize: settings.maxMessageSize,
+    consumerTimeoutMs: settings.consumerTimeoutMs,
+    handshakeTimeoutMs: settings.handshakeTimeoutMs,
+    memoryHighWatermark: settings.memoryHighWatermark,
+    diskFreeLimit: settings.diskFreeLimit,
+    loopbackUsers: settings.loopbackUsers,
+    authMechanisms: settings.authMechanisms,
+  };
+  const defaults = { user: settings.defaultUser, password: settings.defaultPass, tags: settings.defaultUserTags, vhost: settings.defaultVhost, permissions: settings.defaultPermissions };
   // listen first: loading pino takes longer than everything else at start-up
   const early = new BufferedLogger();
-  if (values['in-memory'] && values['data-dir'] !== undefined) throw new Error('--in-memory and --data-dir exclude each other: choose one');
-  if (values['data-dir'] === '') throw new Error('--data-dir needs a directory (for no data directory at all, use --in-memory)');
-  const dataDir = values['in-memory'] ? undefined : (values['data-dir'] ?? 'warren-data');
-  const { broker, recoveryMs } = openBroker({ dataDir, logger: early });
-  if (values.definitions !== undefined) loadDefinitionsFile(broker, values.definitions);
-  const config = defaultConfig();
+  const { broker, recoveryMs } = openDataDir(dataDir, () => openBroker({ dataDir, logger: early, config, defaults }));
+  if (settings.definitions !== undefined) loadDefinitionsFile(broker, settings.definitions);
   // every frame from the first connection on
-  const trace = values.trace === undefined ? undefined : new FrameTrace(broker, values.trace);
+  const trace = settings.trace === undefined ? undefined : new FrameTrace(broker, settings.trace);
   const server = new Server({ logger: early, broker, config });
-  const bound = await server.listen(port, values.host!);
+  const bound = await server.listen(port, settings.host).catch((err: NodeJS.ErrnoException) => {
+    throw new Error(`cannot listen on ${settings.host}:${port}: ${listenProblem(err)} (choose another with --port)`);
+  });
   // the first line on stdout, for scripts that start warren and read where it is
-  if (values['print-url']) process.stdout.write(`amqp://guest:guest@${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}\n`);
+  if (settings.printUrl) process.stdout.write(`${amqpUrl(settings, bound)}\n`);
   const { default: pino } = await import('pino');
-  const logger = pino({ level: values['log-level'], base: { pid: process.pid } });
+  const logger = pino({ level: settings.logLevel, base: { pid: process.pid } }, settings.logFile === undefined ? undefined : pino.destination({ dest: settings.logFile, mkdir: true }));
   early.forwardTo(logger);
   server.logger = logger;
   if (dataDir === undefined) logger.info('in memory: nothing is kept across runs');
   else logger.info({ dataDir, ms: recoveryMs }, 'data directory opened');
   logger.info({ host: bound.host, port: bound.port }, `listening on amqp://${bound.host}:${bound.port}`);
-  if (port === 0 && !values['print-url']) process.stdout.write(`port ${bound.port}\n`);
+  if (port === 0 && !settings.printUrl) process.stdout.write(`port ${bound.port}\n`);
   let management: { close(): Promise<void> } | undefined;
   let stopping = false;
   const stop = (signal: string) => {
@@ -109,13 +132,12 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  if (!values['no-management']) {
+  if (settings.management) {
     const { ManagementServer } = await import('../management/server.js');
     const api = new ManagementServer(broker, logger, nodeInfo(config, bound));
-    const managementHost = values['management-host'] ?? values.host!;
+    const managementHost = settings.managementHost ?? settings.host;
     const http = await api.listen(managementPort, managementHost).catch((err: NodeJS.ErrnoException) => {
-      const why = err.code === 'EADDRINUSE' ? 'the port is in use' : err.message;
-      throw new Error(`the management API cannot listen on ${managementHost}:${managementPort}: ${why} (choose another with --management-port, or --no-management)`);
+      throw new Error(`the management API cannot listen on ${managementHost}:${managementPort}: ${listenProblem(err)} (choose another with --management-port, or --no-management)`);
     });
     management = api;
     logger.info({ host: http.host, port: http.port }, `management API on http://${http.host}:${http.port}`);
@@ -123,6 +145,34 @@ async function main(): Promise<void> {
   }
   // RabbitMQ's line, which wait strategies (testcontainers' among them) look for
   logger.info(`Server startup complete; ${management ? 3 : 0} plugins started.`);
+}
+
+/** Why a listener could not open, in words. */
+function listenProblem(err: NodeJS.ErrnoException): string {
+  if (err.code === 'EADDRINUSE') return 'the port is in use';
+  if (err.code === 'EACCES') return 'the port needs privileges this process does not have';
+  if (err.code === 'EADDRNOTAVAIL') return 'the address is not one of this machine\'s';
+  if (err.code === 'ENOTFOUND') return 'the host name does not resolve';
+  return err.message;
+}
+
+/** Opens the broker on its data directory, saying in words what is wrong with a directory it cannot use. */
+function openDataDir<T>(dataDir: string | undefined, open: () => T): T {
+  try {
+    return open();
+  } catch (err) {
+    const code = ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code;
+    const why = code === 'ENOTDIR' || code === 'EEXIST' ? 'it is a file, not a directory' : code === 'EACCES' || code === 'EPERM' ? 'this process may not write there' : code === 'EROFS' ? 'the file system is read-only' : undefined;
+    if (dataDir !== undefined && why !== undefined) throw new Error(`the data directory ${dataDir} cannot be used: ${why} (choose another with --data-dir, or --in-memory)`);
+    throw err;
+  }
+}
+
+/** The default user's URL for where the broker listens (its vhost too, when it is not '/'). */
+function amqpUrl(s: Settings, bound: { host: string; port: number }): string {
+  const host = bound.host.includes(':') ? `[${bound.host}]` : bound.host;
+  const vhost = s.defaultVhost === '/' ? '' : `/${encodeURIComponent(s.defaultVhost)}`;
+  return `amqp://${encodeURIComponent(s.defaultUser)}:${encodeURIComponent(s.defaultPass)}@${host}:${bound.port}${vhost}`;
 }
 
 main().catch((err) => {

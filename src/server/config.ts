@@ -19,6 +19,10 @@ export interface ServerConfig extends AlarmLimits {
   maxMessageSize: number;
   /** A channel whose oldest delivery stays unacknowledged longer is closed (RabbitMQ's consumer_timeout), ms. */
   consumerTimeoutMs: number;
+  /** Users who may connect only from a loopback address (RabbitMQ's loopback_users: guest). */
+  loopbackUsers: readonly string[];
+  /** The SASL mechanisms offered, in order (RabbitMQ's auth_mechanisms). */
+  authMechanisms: readonly string[];
 }
 
 /** Warren's own version, as package.json gives it (two levels up from both src/server and dist/server). */
@@ -35,6 +39,8 @@ export function defaultConfig(): ServerConfig {
     handshakeTimeoutMs: 10000,
     maxMessageSize: 134217728,
     consumerTimeoutMs: 1800000,
+    loopbackUsers: ['guest'],
+    authMechanisms: ['PLAIN', 'AMQPLAIN'],
     ...DEFAULT_ALARM_LIMITS,
   };
 }

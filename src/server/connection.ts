@@ -9,7 +9,7 @@ import type { Clock, Timer } from '../broker/clock.js';
 import { MessageCounters, announce, observed } from '../broker/observation.js';
 import type { VirtualHost } from '../broker/virtual-host.js';
 import type { FlowListener, Queue } from '../broker/queue.js';
-import { MECHANISMS, isMechanism, parseResponse } from '../auth/sasl.js';
+import { isMechanism, parseResponse } from '../auth/sasl.js';
 import type { User } from '../auth/users.js';
 import { Writer } from '../protocol/codec.js';
 import type { FieldTable } from '../protocol/field-table.js';
@@ -88,6 +88,12 @@ const OUTPUT_HIGH_WATER = 1 << 20;
 const HEARTBEAT_FRAME = heartbeatFrame();
 
 let nextConnectionId = 1;
+
+/** 127.0.0.0/8 and ::1, also as IPv4-mapped addresses: where loopback_users may connect from. */
+function isLoopback(address: string): boolean {
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return v4.startsWith('127.') || address === '::1';
+}
 
 export class Connection implements FrameSink, FlowListener, ConnectionPort, ClientConnection {
   readonly id = nextConnectionId++;
@@ -240,7 +246,7 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
       versionMajor: PROTOCOL_VERSION.major,
       versionMinor: PROTOCOL_VERSION.minor,
       serverProperties: this.ctx.serverProperties,
-      mechanisms: Buffer.from(MECHANISMS.join(' ')),
+      mechanisms: Buffer.from(this.ctx.config.authMechanisms.join(' ')),
       locales: Buffer.from('en_US'),
     });
     return have.subarray(PROTOCOL_HEADER.length);
@@ -322,7 +328,7 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
   private onStartOk(args: MethodArgs<typeof CONNECTION_START_OK>): void {
     this.clientProperties = args.clientProperties;
     this.authMechanism = args.mechanism;
-    if (!isMechanism(args.mechanism)) {
+    if (!isMechanism(args.mechanism) || !this.ctx.config.authMechanisms.includes(args.mechanism)) {
       throw amqpError(ReplyCode.COMMAND_INVALID, `unknown authentication mechanism '${args.mechanism}'`, CONNECTION_START_OK);
     }
     const credentials = parseResponse(args.mechanism, args.response);
@@ -330,7 +336,10 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
       throw amqpError(ReplyCode.ACCESS_REFUSED, `malformed ${args.mechanism} response`, CONNECTION_START_OK);
     }
     const user = this.broker.users.authenticate(credentials.username, credentials.password);
-    if (!user) return this.refuseLogin(args.mechanism, credentials.username);
+    if (!user) return this.refuseLogin(args.mechanism, credentials.username, 'invalid credentials');
+    if (this.ctx.config.loopbackUsers.includes(user.name) && !isLoopback(this.peerHost)) {
+      return this.refuseLogin(args.mechanism, user.name, `user '${user.name}' can only connect via localhost`);
+    }
     this.authenticated = user;
     this.phase = State.Tune;
     const { channelMax, frameMax, heartbeat } = this.ctx.config;
@@ -341,8 +350,8 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
    * A refused login: a client with authentication_failure_close gets a 403 connection.close; either way
    * the socket is dropped a few seconds later (sooner if the client answers close-ok).
    */
-  private refuseLogin(mechanism: string, username: string): void {
-    this.logger.warn({ user: username, mechanism }, 'login refused');
+  private refuseLogin(mechanism: string, username: string, reason: string): void {
+    this.logger.warn({ user: username, mechanism, reason }, 'login refused');
     if (!this.hasCapability('authentication_failure_close')) return this.closeSilently();
     this.send(0, CONNECTION_CLOSE, {
       replyCode: ReplyCode.ACCESS_REFUSED,

@@ -77,7 +77,7 @@ export class FileStore implements MessageStore, LogOwner, JournalOwner {
       this.journal = new DefinitionsJournal(join(dir, 'definitions.log'), this);
     } catch (err) {
       if (lockedHere.has(dir)) unlock(this.fs, dir);
-      throw new Error(`cannot use data directory ${dir}: ${(err as Error).message}`);
+      throw new Error(`cannot use data directory ${dir}: ${(err as Error).message}`, { cause: err });
     }
     this.timer = this.clock.every(options.syncIntervalMs ?? 200, () => {
       if (this.toSync.size > 0 || this.dirtyLogs.length > 0) this.scheduleRound();

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import amqp from 'amqplib';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -89,7 +89,7 @@ describe('warren CLI', () => {
     child.stderr.on('data', (d) => (err += d));
     const [code] = await once(child, 'exit');
     expect(code).toBe(1);
-    expect(err).toMatch(/invalid --management-port 70000/);
+    expect(err).toBe('warren: --management-port "70000": a port is a number from 0 to 65535\n');
   });
 
   it('imports --definitions before listening: the file\'s queue is there for the first client', async () => {
@@ -157,7 +157,7 @@ describe('warren CLI', () => {
 
   it('says what is wrong with an empty --data-dir, or one given with --in-memory', async () => {
     for (const [args, text] of [
-      [['--data-dir', ''], 'warren: --data-dir needs a directory (for no data directory at all, use --in-memory)\n'],
+      [['--data-dir', ''], 'warren: --data-dir "": a directory is expected (for no data directory at all, use --in-memory)\n'],
       [['--data-dir', 'x', '--in-memory'], 'warren: --in-memory and --data-dir exclude each other: choose one\n'],
     ] as const) {
       const { child } = startCli(['--port', '0', ...args]);
@@ -193,5 +193,59 @@ describe('warren CLI', () => {
     child.stderr.on('data', (d) => (err += d));
     expect((await once(child, 'exit'))[0]).toBe(1);
     expect(err).toBe('warren: warren run needs a command after --, as in: warren run -- npm test\n');
+  });
+
+  it('runs compose-style: RABBITMQ_DEFAULT_USER/PASS, a rabbitmq.conf and its load_definitions, then the application connects', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'warren-compose-'));
+    writeFileSync(join(d, 'definitions.json'), JSON.stringify({ queues: [{ name: 'orders', vhost: '/', durable: true, auto_delete: false, arguments: {} }] }));
+    writeFileSync(join(d, 'rabbitmq.conf'), `# as in a compose file's volume\nlisteners.tcp.default = 127.0.0.1:0\nmanagement.tcp.port = 0\nheartbeat = 30\nload_definitions = ${join(d, 'definitions.json')}\n`);
+    const { child, output } = startCli(['--print-url', '--in-memory'], { RABBITMQ_DEFAULT_USER: 'app', RABBITMQ_DEFAULT_PASS: 'secret', RABBITMQ_CONFIG_FILE: join(d, 'rabbitmq.conf') });
+    await new Promise<void>((resolve) => child.stdout.on('data', () => /Server startup complete/.test(output()) && resolve()));
+    const url = output().split('\n')[0];
+    expect(url).toMatch(/^amqp:\/\/app:secret@127\.0\.0\.1:\d+$/);
+    const conn = await amqp.connect(url);
+    expect((await (await conn.createChannel()).checkQueue('orders')).messageCount).toBe(0);
+    expect((conn as unknown as { connection: { heartbeat: number } }).connection.heartbeat).toBe(30);
+    await conn.close();
+    await expect(amqp.connect(url.replace('app:secret', 'guest:guest'))).rejects.toThrow(/ACCESS_REFUSED/);
+    child.kill('SIGTERM');
+    expect((await once(child, 'exit'))[0]).toBe(0);
+  });
+
+  const external = Object.values(networkInterfaces()).flat().find((i) => i && !i.internal && i.family === 'IPv4')?.address;
+  if (!external) console.warn('loopback_users test skipped: this machine has no non-loopback IPv4 address');
+  it.skipIf(!external)('lets guest in only from loopback (loopback_users), as RabbitMQ refuses it', async () => {
+    const { child, port } = startCli(['--host', '0.0.0.0', '--port', '0', '--no-management', '--in-memory', '--log-level', 'warn']);
+    const p = await port;
+    await expect(amqp.connect(`amqp://guest:guest@${external}:${p}`)).rejects.toThrow('ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN. For details see the broker logfile.');
+    await (await amqp.connect(`amqp://guest:guest@127.0.0.1:${p}`)).close();
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  });
+
+  it('says in words that the AMQP port is taken, or that the data directory is a file', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port: busy } = taken.address() as AddressInfo;
+    const inUse = startCli(['--port', String(busy), '--no-management', '--in-memory']);
+    let err = '';
+    inUse.child.stderr.on('data', (d) => (err += d));
+    expect((await once(inUse.child, 'exit'))[0]).toBe(1);
+    taken.close();
+    expect(err).toBe(`warren: cannot listen on 127.0.0.1:${busy}: the port is in use (choose another with --port)\n`);
+    const file = join(mkdtempSync(join(tmpdir(), 'warren-file-')), 'not-a-dir');
+    writeFileSync(file, '');
+    const isFile = startCli(['--port', '0', '--no-management', '--data-dir', file]);
+    let err2 = '';
+    isFile.child.stderr.on('data', (d) => (err2 += d));
+    expect((await once(isFile.child, 'exit'))[0]).toBe(1);
+    expect(err2).toBe(`warren: the data directory ${file} cannot be used: it is a file, not a directory (choose another with --data-dir, or --in-memory)\n`);
+  });
+
+  it('prints its settings and where they came from with --print-config, starting nothing', async () => {
+    const { child, output } = startCli(['--print-config', '--port', '5999'], { RABBITMQ_DEFAULT_USER: 'app' });
+    expect((await once(child, 'exit'))[0]).toBe(0);
+    expect(output()).toMatch(/^port +5999 +flag --port$/m);
+    expect(output()).toMatch(/^defaultUser +app +env RABBITMQ_DEFAULT_USER$/m);
   });
 });
