@@ -8,6 +8,7 @@ import type { Logger } from './broker/logger.js';
 import { Server } from './server/server.js';
 import { WARREN_VERSION, defaultConfig, type ServerConfig } from './server/config.js';
 import type { ManagementServer } from './management/server.js';
+import type { PrometheusServer } from './management/prometheus.js';
 import type { NodeInfo } from './management/views.js';
 import { FileStore } from './store/file-store.js';
 import { Faults } from './testing/faults.js';
@@ -44,6 +45,8 @@ export interface BrokerOptions {
   management?: boolean | { port?: number; host?: string };
   /** A file to write every frame in and out to, as JSON lines (`warren trace FILE` prints it readably). */
   trace?: string;
+  /** rabbitmq_prometheus's /metrics: `true` or `{}` for a free port on `host`; off by default. */
+  prometheus?: boolean | { port?: number; host?: string };
 }
 
 /** RabbitMQ's definitions.json, as an object. */
@@ -78,6 +81,8 @@ export interface RunningBroker {
   readonly clock: Clock;
   /** http://guest:guest@host:port when the management API was asked for. */
   readonly managementUrl: string | undefined;
+  /** http://host:port/metrics when Prometheus metrics were asked for. */
+  readonly prometheusUrl: string | undefined;
   /** Queues, exchanges, bindings, connections, channels and consumers as they are now; peek at messages. */
   readonly inspect: Inspector;
   /** Waits for the broker to reach a state: `await broker.waitFor.queue('q', { messages: 3 })`. */
@@ -138,8 +143,10 @@ interface Instance {
   server: Server;
   trace: FrameTrace | undefined;
   management: ManagementServer | undefined;
+  prometheus: PrometheusServer | undefined;
   amqp: { host: string; port: number };
   http: { host: string; port: number } | undefined;
+  metrics: { host: string; port: number } | undefined;
 }
 
 export async function startBroker(options: BrokerOptions = {}): Promise<RunningBroker> {
@@ -155,7 +162,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<RunningB
     for (const v of options.vhosts ?? []) addVhost(broker, v);
     for (const u of options.users ?? []) addUser(broker, u.name, u.password, u);
   };
-  const launch = async (ports: { amqp: number; http: number | undefined }): Promise<Instance> => {
+  const launch = async (ports: { amqp: number; http: number | undefined; metrics: number | undefined }): Promise<Instance> => {
     const { broker } = openBroker({ dataDir: options.dataDir, logger, clock, config: options.config, fs: options.fileSystem });
     try {
       setUp(broker);
@@ -166,23 +173,32 @@ export async function startBroker(options: BrokerOptions = {}): Promise<RunningB
     const trace = options.trace === undefined ? undefined : new FrameTrace(broker, options.trace);
     const server = new Server({ logger, config: options.config, broker });
     const amqp = await server.listen(ports.amqp, host);
-    if (!options.management) return { broker, server, trace, management: undefined, amqp, http: undefined };
-    const asked = options.management === true ? {} : options.management;
-    // loaded only when asked for: the router is not needed to start the AMQP listener
-    const { ManagementServer } = await import('./management/server.js');
-    const management = new ManagementServer(broker, logger, nodeInfo(config, amqp));
-    const http = await management.listen(ports.http ?? asked.port ?? 0, asked.host ?? host);
-    return { broker, server, trace, management, amqp, http };
+    const instance: Instance = { broker, server, trace, management: undefined, prometheus: undefined, amqp, http: undefined, metrics: undefined };
+    // loaded only when asked for: neither is needed to start the AMQP listener
+    if (options.management) {
+      const asked = options.management === true ? {} : options.management;
+      const { ManagementServer } = await import('./management/server.js');
+      instance.management = new ManagementServer(broker, logger, nodeInfo(config, amqp));
+      instance.http = await instance.management.listen(ports.http ?? asked.port ?? 0, asked.host ?? host);
+    }
+    if (options.prometheus) {
+      const asked = options.prometheus === true ? {} : options.prometheus;
+      const { PrometheusServer } = await import('./management/prometheus.js');
+      instance.prometheus = new PrometheusServer(broker, nodeInfo(config, amqp));
+      instance.metrics = await instance.prometheus.listen(ports.metrics ?? asked.port ?? 0, asked.host ?? host);
+    }
+    return instance;
   };
   const stop = async (i: Instance) => {
     await i.management?.close();
+    await i.prometheus?.close();
     await i.server.close();
     await i.trace?.close();
   };
 
-  let current = await launch({ amqp: options.port ?? 0, http: undefined });
+  let current = await launch({ amqp: options.port ?? 0, http: undefined, metrics: undefined });
   const inspect = new Inspector(() => current.broker);
-  const { amqp, http } = current;
+  const { amqp, http, metrics } = current;
   return {
     url: `amqp://guest:guest@${urlHost(amqp.host)}:${amqp.port}`,
     host: amqp.host,
@@ -195,6 +211,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<RunningB
     },
     clock,
     managementUrl: http && `http://guest:guest@${urlHost(http.host)}:${http.port}`,
+    prometheusUrl: metrics && `http://${urlHost(metrics.host)}:${metrics.port}/metrics`,
     inspect,
     waitFor: waits(() => current.broker, inspect),
     waitForMessage: (queue, predicate, waitOptions) => waitForMessage(() => current.broker, inspect, queue, predicate, waitOptions),
@@ -213,7 +230,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<RunningB
     },
     restart: async () => {
       await stop(current);
-      current = await launch({ amqp: amqp.port, http: http?.port });
+      current = await launch({ amqp: amqp.port, http: http?.port, metrics: metrics?.port });
     },
     close: () => stop(current),
   };

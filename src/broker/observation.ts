@@ -12,7 +12,8 @@ import { channel, type Channel } from 'node:diagnostics_channel';
 /**
  * RabbitMQ's message_stats for one entity. Each counter only ever grows; rates are differences over
  * time. Not every entity uses every counter: a queue's `published` is what was enqueued in it, an
- * exchange's `published` and `routed` are RabbitMQ's publish_in and publish_out.
+ * exchange's `published` and `routed` are RabbitMQ's publish_in and publish_out. A vhost's count
+ * everything done in it (its sessions count there as well as on their own).
  */
 export class MessageCounters {
   /** Messages published (channel, connection, vhost), published into (exchange) or enqueued (queue). */

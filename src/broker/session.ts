@@ -45,6 +45,14 @@ export interface Got {
   readonly messageCount: number;
 }
 
+/** A basic.get, on the session's counters and on its vhost's. */
+function countGot(counters: MessageCounters, noAck: boolean, redelivered: boolean, bytes: number): void {
+  if (noAck) counters.gotNoAck++;
+  else counters.got++;
+  if (redelivered) counters.redelivered++;
+  counters.deliveredBytes += bytes;
+}
+
 /** A basic.consume subscription. */
 class SessionConsumer implements Consumer {
   unacked = 0;
@@ -297,17 +305,24 @@ export class Session {
 
   deliver(c: SessionConsumer, queue: Queue, entry: QueuedMessage): void {
     const counters = this.counters;
+    const node = this.vhost.counters;
     let tag: number;
     if (c.noAck) {
       tag = this.deliveries.untracked();
       counters.deliveredNoAck++;
+      node.deliveredNoAck++;
     } else {
       tag = this.deliveries.track(queue, entry, c, this.vhost.clock.now());
       counters.delivered++;
+      node.delivered++;
     }
-    if (entry.redelivered) counters.redelivered++;
+    if (entry.redelivered) {
+      counters.redelivered++;
+      node.redelivered++;
+    }
     const message = queue.outgoing(entry);
     counters.deliveredBytes += message.body.length;
+    node.deliveredBytes += message.body.length;
     if (this.vhost.tracing) this.vhost.traceDelivered(queue, message, entry.redelivered, this.traceSource);
     this.output.deliver(c.tag, tag, entry.redelivered, message);
   }
@@ -329,6 +344,7 @@ export class Session {
       address,
       deliverReply: (m) => {
         this.counters.deliveredNoAck++;
+        this.vhost.counters.deliveredNoAck++;
         this.output.deliver(consumerTag, this.deliveries.untracked(), false, m);
       },
     };
@@ -391,16 +407,14 @@ export class Session {
     const entry = q.take(noAck);
     if (!entry) {
       this.counters.gotEmpty++;
+      this.vhost.counters.gotEmpty++;
       return undefined;
     }
     const deliveryTag = noAck ? this.deliveries.untracked() : this.deliveries.track(q, entry, undefined, this.vhost.clock.now());
     const message = q.outgoing(entry);
     if (this.vhost.tracing) this.vhost.traceDelivered(q, message, entry.redelivered, this.traceSource);
-    const counters = this.counters;
-    if (noAck) counters.gotNoAck++;
-    else counters.got++;
-    if (entry.redelivered) counters.redelivered++;
-    counters.deliveredBytes += message.body.length;
+    countGot(this.counters, noAck, entry.redelivered, message.body.length);
+    countGot(this.vhost.counters, noAck, entry.redelivered, message.body.length);
     return { deliveryTag, redelivered: entry.redelivered, message, messageCount: q.messageCount };
   }
 
@@ -417,7 +431,10 @@ export class Session {
   settle(tag: number, multiple: boolean, how: Settlement): void {
     if (how !== 'ack') this.checkSettle(tag, multiple, how);
     const taken = this.deliveries.take(tag, multiple);
-    if (how === 'ack') this.counters.acked += taken.length;
+    if (how === 'ack') {
+      this.counters.acked += taken.length;
+      this.vhost.counters.acked += taken.length;
+    }
     settleAll(taken, how);
     this.dispatchAfter(taken);
   }

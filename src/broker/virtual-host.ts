@@ -101,6 +101,8 @@ export class VirtualHost implements QueueHost {
   /** Direct reply-to consumers by the name their requests carry in reply_to. */
   readonly replyTargets = new Map<string, ReplyTarget>();
   readonly counters = new MessageCounters();
+  /** Messages queues gave up on, by "queue type:reason:dead-letter strategy" (Prometheus's dead_lettered counters). */
+  readonly deadLetterCounts = new Map<string, number>();
   /** RabbitMQ's trace_on: copies of what is published and delivered go to amq.rabbitmq.trace. */
   tracing = false;
   /** Octets of the connections to this vhost that have closed (open ones count their own). */
@@ -401,6 +403,8 @@ export class VirtualHost implements QueueHost {
   /** Republishes what `q` gives up on to its dead-letter exchange; dropped when it has none. */
   deadLetter(q: Queue, m: Message, reason: DeathReason): void {
     const dlxName = q.limits.deadLetterExchange;
+    const key = `${q.type}:${reason}:${dlxName === undefined ? 'disabled' : 'at_most_once'}`;
+    this.deadLetterCounts.set(key, (this.deadLetterCounts.get(key) ?? 0) + 1);
     if (dlxName === undefined) return;
     const dlx = this.exchanges.get(dlxName);
     if (!dlx) return;

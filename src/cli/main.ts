@@ -27,6 +27,7 @@ Usage: warren [options]
   --management-port PORT  the management HTTP API's port; 0 picks a free one and prints it (default 15672)
   --management-host HOST  address the management API listens on (default: --host)
   --no-management     no management HTTP API
+  --prometheus-port PORT  serve rabbitmq_prometheus's /metrics on PORT (15692 is RabbitMQ's; off unless given)
   --log-level LEVEL   fatal, error, warn, info, debug, trace or silent (default info)
   --config FILE       a rabbitmq.conf (sysctl format) with the keys in docs/configuration.md
   --print-config      print every setting, its value and where it came from, and exit
@@ -68,6 +69,7 @@ async function main(): Promise<void> {
       'management-port': { type: 'string' },
       'management-host': { type: 'string' },
       'no-management': { type: 'boolean' },
+      'prometheus-port': { type: 'string' },
       config: { type: 'string' },
       'print-config': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -114,13 +116,14 @@ async function main(): Promise<void> {
   else logger.info({ dataDir, ms: recoveryMs }, 'data directory opened');
   logger.info({ host: bound.host, port: bound.port }, `listening on amqp://${bound.host}:${bound.port}`);
   if (port === 0 && !settings.printUrl) process.stdout.write(`port ${bound.port}\n`);
-  let management: { close(): Promise<void> } | undefined;
+  /** The HTTP listeners (management API, Prometheus), closed with the AMQP one. */
+  const listeners: { close(): Promise<void> }[] = [];
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    Promise.all([management?.close(), server.close()])
+    Promise.all([...listeners.map((l) => l.close()), server.close()])
       .then(() => trace?.close())
       .then(
         () => process.exit(0),
@@ -139,12 +142,24 @@ async function main(): Promise<void> {
     const http = await api.listen(managementPort, managementHost).catch((err: NodeJS.ErrnoException) => {
       throw new Error(`the management API cannot listen on ${managementHost}:${managementPort}: ${listenProblem(err)} (choose another with --management-port, or --no-management)`);
     });
-    management = api;
+    listeners.push(api);
     logger.info({ host: http.host, port: http.port }, `management API on http://${http.host}:${http.port}`);
     if (managementPort === 0) process.stdout.write(`management port ${http.port}\n`);
   }
+  if (settings.prometheusPort !== undefined) {
+    const { PrometheusServer } = await import('../management/prometheus.js');
+    const prometheus = new PrometheusServer(broker, nodeInfo(config, bound));
+    const host = settings.managementHost ?? settings.host;
+    const http = await prometheus.listen(settings.prometheusPort, host).catch((err: NodeJS.ErrnoException) => {
+      throw new Error(`the Prometheus endpoint cannot listen on ${host}:${settings.prometheusPort}: ${listenProblem(err)} (choose another with --prometheus-port)`);
+    });
+    listeners.push(prometheus);
+    logger.info({ host: http.host, port: http.port }, `Prometheus metrics on http://${http.host}:${http.port}/metrics`);
+    if (settings.prometheusPort === 0) process.stdout.write(`prometheus port ${http.port}\n`);
+  }
   // RabbitMQ's line, which wait strategies (testcontainers' among them) look for
-  logger.info(`Server startup complete; ${management ? 3 : 0} plugins started.`);
+  const plugins = (settings.management ? 3 : 0) + (settings.prometheusPort !== undefined ? 1 : 0);
+  logger.info(`Server startup complete; ${plugins} plugins started.`);
 }
 
 /** Why a listener could not open, in words. */

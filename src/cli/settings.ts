@@ -22,6 +22,8 @@ export interface Settings {
   management: boolean;
   managementPort: number;
   managementHost: string | undefined;
+  /** rabbitmq_prometheus's port; undefined: no Prometheus endpoint (as with the plugin disabled). */
+  prometheusPort: number | undefined;
   /** pino's level. */
   logLevel: string;
   logFile: string | undefined;
@@ -115,6 +117,7 @@ export function defaultSettings(): Settings {
     management: true,
     managementPort: 15672,
     managementHost: undefined,
+    prometheusPort: undefined,
     logLevel: 'info',
     logFile: undefined,
     defaultUser: 'guest',
@@ -147,6 +150,7 @@ export interface Flags {
   'management-port'?: string;
   'management-host'?: string;
   'no-management'?: boolean;
+  'prometheus-port'?: string;
   'log-level'?: string;
   config?: string;
 }
@@ -173,6 +177,7 @@ const FLAGS: readonly { flag: keyof Flags; env: string[]; set: Setter; setting: 
   { flag: 'management-port', env: ['WARREN_MANAGEMENT_PORT'], setting: 'managementPort', set: (s, v) => (s.managementPort = port(v)) },
   { flag: 'management-host', env: ['WARREN_MANAGEMENT_HOST'], setting: 'managementHost', set: (s, v) => (s.managementHost = nonEmpty(v)) },
   { flag: 'no-management', env: ['WARREN_NO_MANAGEMENT'], setting: 'management', boolean: true, set: (s, v) => (s.management = !bool(v)) },
+  { flag: 'prometheus-port', env: ['WARREN_PROMETHEUS_PORT'], setting: 'prometheusPort', set: (s, v) => (s.prometheusPort = port(v)) },
   { flag: 'log-level', env: ['WARREN_LOG_LEVEL'], setting: 'logLevel', set: (s, v) => (s.logLevel = level(v)) },
 ];
 
@@ -226,6 +231,7 @@ const CONF: readonly { key: string; setting: keyof Settings; set: (s: Settings, 
   },
   { key: 'management.tcp.port', setting: 'managementPort', set: (s, v) => (s.managementPort = port(v)) },
   { key: 'management.tcp.ip', setting: 'managementHost', set: (s, v) => (s.managementHost = nonEmpty(v)) },
+  { key: 'prometheus.tcp.port', setting: 'prometheusPort', set: (s, v) => (s.prometheusPort = port(v)) },
   { key: 'vm_memory_high_watermark.relative', setting: 'memoryHighWatermark', set: (s, v) => (s.memoryHighWatermark = Math.min(fraction(v), 1)) },
   // above 1, the watermark is bytes (see AlarmLimits)
   { key: 'vm_memory_high_watermark.absolute', setting: 'memoryHighWatermark', set: (s, v) => (s.memoryHighWatermark = Math.max(2, bytes(v))) },
@@ -257,7 +263,6 @@ const NOT_YET: readonly [prefix: string, why: string][] = [
   ['listeners.ssl.', 'TLS listeners are not supported by this Warren yet'],
   ['ssl_options.', 'TLS is not supported by this Warren yet'],
   ['management.ssl.', 'TLS for the management API is not supported by this Warren yet'],
-  ['prometheus.', 'the Prometheus endpoint is not supported by this Warren yet'],
 ];
 
 interface ConfLine {

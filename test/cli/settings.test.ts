@@ -34,6 +34,7 @@ describe('rabbitmq.conf', () => {
     ['loopback_users.admin = true', { loopbackUsers: ['guest', 'admin'] }],
     ['management.tcp.port = 15673', { managementPort: 15673 }],
     ['management.tcp.ip = 0.0.0.0', { managementHost: '0.0.0.0' }],
+    ['prometheus.tcp.port = 15692', { prometheusPort: 15692 }],
     ['vm_memory_high_watermark.relative = 0.6', { memoryHighWatermark: 0.6 }],
     ['vm_memory_high_watermark.absolute = 2GiB', { memoryHighWatermark: 2 * 1024 ** 3 }],
     ['vm_memory_high_watermark.absolute = 1073741824', { memoryHighWatermark: 1073741824 }],
@@ -98,9 +99,10 @@ describe('environment and flags', () => {
       WARREN_MANAGEMENT_PORT: '15680',
       WARREN_MANAGEMENT_HOST: '0.0.0.0',
       WARREN_NO_MANAGEMENT: '1',
+      WARREN_PROMETHEUS_PORT: '15699',
       WARREN_LOG_LEVEL: 'debug',
     };
-    expect(resolve(undefined, env).settings).toMatchObject({ port: 5681, host: '::1', dataDir: '/data', printUrl: true, definitions: 'd.json', trace: 't.jsonl', managementPort: 15680, managementHost: '0.0.0.0', management: false, logLevel: 'debug' });
+    expect(resolve(undefined, env).settings).toMatchObject({ port: 5681, host: '::1', dataDir: '/data', printUrl: true, definitions: 'd.json', trace: 't.jsonl', managementPort: 15680, managementHost: '0.0.0.0', management: false, prometheusPort: 15699, logLevel: 'debug' });
     expect(resolve(undefined, { WARREN_IN_MEMORY: 'true' }).settings.dataDir).toBeUndefined();
   });
 

@@ -248,4 +248,17 @@ describe('warren CLI', () => {
     expect(output()).toMatch(/^port +5999 +flag --port$/m);
     expect(output()).toMatch(/^defaultUser +app +env RABBITMQ_DEFAULT_USER$/m);
   });
+
+  it('serves Prometheus metrics with --prometheus-port 0, printing the port', async () => {
+    const { child, output } = startCli(['--port', '0', '--no-management', '--in-memory', '--prometheus-port', '0', '--log-level', 'info']);
+    const port = await new Promise<number>((resolve) => child.stdout.on('data', () => {
+      const m = /^prometheus port (\d+)$/m.exec(output());
+      if (m && /Server startup complete; 1 plugins started\./.test(output())) resolve(Number(m[1]));
+    }));
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(text).toMatch(/^# TYPE rabbitmq_connections gauge$/m);
+    expect((await fetch(`http://127.0.0.1:${port}/nope`)).status).toBe(404);
+    child.kill('SIGTERM');
+    expect((await once(child, 'exit'))[0]).toBe(0);
+  });
 });

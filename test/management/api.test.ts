@@ -327,6 +327,27 @@ describe('connections, channels and consumers', () => {
   });
 });
 
+describe('the overview', () => {
+  it('counts confirms, deliveries and acks node-wide in message_stats', async () => {
+    type Stats = { message_stats?: Record<string, number> };
+    const before = ((await guest.get('/api/overview')).body as Stats).message_stats ?? {};
+    const conn = await amqp.connect(broker.url);
+    const ch = await conn.createConfirmChannel();
+    await ch.assertQueue(name('q3'), { durable: false });
+    ch.sendToQueue(name('q3'), Buffer.from('x'));
+    await ch.waitForConfirms();
+    let got: amqp.GetMessage | false = false;
+    while (!got) got = await ch.get(name('q3'));
+    ch.ack(got);
+    // a round trip, so that the ack is in before the close (amqplib closes before sending it otherwise)
+    await ch.checkQueue(name('q3'));
+    await conn.close();
+    const grew = (s: Stats, key: string) => (s.message_stats?.[key] ?? 0) > (before[key] ?? 0);
+    const after = await eventually(broker, () => guest.get('/api/overview'), (r) => ['publish', 'confirm', 'get', 'deliver_get', 'ack'].every((k) => grew(r.body as Stats, k)));
+    expect((after.body as Stats).message_stats).toMatchObject({ confirm_details: { rate: expect.any(Number) }, ack_details: { rate: expect.any(Number) } });
+  });
+});
+
 describe('definitions', () => {
   it('exports RabbitMQ fields', async () => {
     const defs = (await guest.get('/api/definitions')).body as Record<string, unknown>;

@@ -10,6 +10,8 @@ export interface TestBroker {
   embedded: boolean;
   /** The management API's base URL (no credentials): RABBITMQ_MGMT_URL's, or Warren's when asked for. */
   managementUrl: string | undefined;
+  /** rabbitmq_prometheus's /metrics: RABBITMQ_PROMETHEUS_URL's (when set), or Warren's when asked for. */
+  prometheusUrl: string | undefined;
   /** Users and permissions, through Warren's API or RabbitMQ's management HTTP API. */
   admin: Admin;
   close(): Promise<void>;
@@ -46,7 +48,7 @@ export async function testBroker(options: BrokerOptions = {}): Promise<TestBroke
   const external = process.env.AMQP_URL;
   if (external) {
     const u = new URL(external);
-    return { url: external, host: u.hostname, port: Number(u.port || 5672), embedded: false, managementUrl: externalManagementUrl(), admin: managementAdmin(), close: async () => {} };
+    return { url: external, host: u.hostname, port: Number(u.port || 5672), embedded: false, managementUrl: externalManagementUrl(), prometheusUrl: process.env.RABBITMQ_PROMETHEUS_URL, admin: managementAdmin(), close: async () => {} };
   }
   const broker: RunningBroker = await startBroker(options);
   const { users, permissions } = broker.broker;
@@ -60,5 +62,5 @@ export async function testBroker(options: BrokerOptions = {}): Promise<TestBroke
   };
   const managementUrl = broker.managementUrl?.replace(/\/\/[^@]*@/, '//');
   // with the trailing slash AMQP_URL has, which the tests append vhost names to
-  return { url: `${broker.url}/`, host: broker.host, port: broker.port, embedded: true, managementUrl, admin, close: () => broker.close() };
+  return { url: `${broker.url}/`, host: broker.host, port: broker.port, embedded: true, managementUrl, prometheusUrl: broker.prometheusUrl, admin, close: () => broker.close() };
 }

@@ -117,13 +117,16 @@ export class PublisherConfirms implements PublishMode, SyncListener, ConfirmWrit
   private confirm(tag: number): void {
     if (this.confirmedUpTo === this.confirmsSent) this.ch.connection.confirmsPending(this);
     this.ch.session.counters.confirmed += tag - this.confirmedUpTo;
+    this.ch.session.vhost.counters.confirmed += tag - this.confirmedUpTo;
     this.confirmedUpTo = tag;
   }
 
   /** A refused publish (or, with `multiple`, every unconfirmed one up to `tag`): the acks before go out first. */
   private nack(tag: number, multiple: boolean): void {
     this.writeConfirms();
-    this.ch.session.counters.nacked += multiple ? tag - this.confirmedUpTo : 1;
+    const nacked = multiple ? tag - this.confirmedUpTo : 1;
+    this.ch.session.counters.nacked += nacked;
+    this.ch.session.vhost.counters.nacked += nacked;
     this.ch.connection.send(this.ch.id, BASIC_NACK, { deliveryTag: tag, multiple, requeue: false });
     this.confirmedUpTo = tag;
     this.confirmsSent = tag;
