@@ -47,6 +47,8 @@ export interface BrokerOptions {
   trace?: string;
   /** rabbitmq_prometheus's /metrics: `true` or `{}` for a free port on `host`; off by default. */
   prometheus?: boolean | { port?: number; host?: string };
+  /** An amqps listener too (a free port unless told); `verify` asks clients for certificates (verify_peer). */
+  tls?: { port?: number; cert: string | Buffer; key: string | Buffer; ca?: string | Buffer; verify?: boolean; failIfNoPeerCert?: boolean };
 }
 
 /** RabbitMQ's definitions.json, as an object. */
@@ -83,6 +85,8 @@ export interface RunningBroker {
   readonly managementUrl: string | undefined;
   /** http://host:port/metrics when Prometheus metrics were asked for. */
   readonly prometheusUrl: string | undefined;
+  /** amqps://guest:guest@host:port when a TLS listener was asked for. */
+  readonly tlsUrl: string | undefined;
   /** Queues, exchanges, bindings, connections, channels and consumers as they are now; peek at messages. */
   readonly inspect: Inspector;
   /** Waits for the broker to reach a state: `await broker.waitFor.queue('q', { messages: 3 })`. */
@@ -147,6 +151,7 @@ interface Instance {
   amqp: { host: string; port: number };
   http: { host: string; port: number } | undefined;
   metrics: { host: string; port: number } | undefined;
+  amqps: { host: string; port: number } | undefined;
 }
 
 export async function startBroker(options: BrokerOptions = {}): Promise<RunningBroker> {
@@ -162,7 +167,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<RunningB
     for (const v of options.vhosts ?? []) addVhost(broker, v);
     for (const u of options.users ?? []) addUser(broker, u.name, u.password, u);
   };
-  const launch = async (ports: { amqp: number; http: number | undefined; metrics: number | undefined }): Promise<Instance> => {
+  const launch = async (ports: { amqp: number; http: number | undefined; metrics: number | undefined; amqps: number | undefined }): Promise<Instance> => {
     const { broker } = openBroker({ dataDir: options.dataDir, logger, clock, config: options.config, fs: options.fileSystem });
     try {
       setUp(broker);
@@ -173,7 +178,11 @@ export async function startBroker(options: BrokerOptions = {}): Promise<RunningB
     const trace = options.trace === undefined ? undefined : new FrameTrace(broker, options.trace);
     const server = new Server({ logger, config: options.config, broker });
     const amqp = await server.listen(ports.amqp, host);
-    const instance: Instance = { broker, server, trace, management: undefined, prometheus: undefined, amqp, http: undefined, metrics: undefined };
+    const instance: Instance = { broker, server, trace, management: undefined, prometheus: undefined, amqp, http: undefined, metrics: undefined, amqps: undefined };
+    if (options.tls) {
+      const t = options.tls;
+      instance.amqps = await server.listenTls(ports.amqps ?? t.port ?? 0, host, { cert: t.cert, key: t.key, ca: t.ca, verify: t.verify ?? false, failIfNoPeerCert: t.failIfNoPeerCert ?? false });
+    }
     // loaded only when asked for: neither is needed to start the AMQP listener
     if (options.management) {
       const asked = options.management === true ? {} : options.management;
@@ -196,9 +205,9 @@ export async function startBroker(options: BrokerOptions = {}): Promise<RunningB
     await i.trace?.close();
   };
 
-  let current = await launch({ amqp: options.port ?? 0, http: undefined, metrics: undefined });
+  let current = await launch({ amqp: options.port ?? 0, http: undefined, metrics: undefined, amqps: undefined });
   const inspect = new Inspector(() => current.broker);
-  const { amqp, http, metrics } = current;
+  const { amqp, http, metrics, amqps } = current;
   return {
     url: `amqp://guest:guest@${urlHost(amqp.host)}:${amqp.port}`,
     host: amqp.host,
@@ -212,6 +221,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<RunningB
     clock,
     managementUrl: http && `http://guest:guest@${urlHost(http.host)}:${http.port}`,
     prometheusUrl: metrics && `http://${urlHost(metrics.host)}:${metrics.port}/metrics`,
+    tlsUrl: amqps && `amqps://guest:guest@${urlHost(amqps.host)}:${amqps.port}`,
     inspect,
     waitFor: waits(() => current.broker, inspect),
     waitForMessage: (queue, predicate, waitOptions) => waitForMessage(() => current.broker, inspect, queue, predicate, waitOptions),
@@ -230,7 +240,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<RunningB
     },
     restart: async () => {
       await stop(current);
-      current = await launch({ amqp: amqp.port, http: http?.port, metrics: metrics?.port });
+      current = await launch({ amqp: amqp.port, http: http?.port, metrics: metrics?.port, amqps: amqps?.port });
     },
     close: () => stop(current),
   };

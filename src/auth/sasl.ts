@@ -1,4 +1,5 @@
-// SASL mechanisms RabbitMQ offers by default: PLAIN and AMQPLAIN.
+// SASL mechanisms: PLAIN and AMQPLAIN (RabbitMQ's defaults) carry a user name and password; EXTERNAL
+// (rabbitmq_auth_mechanism_ssl) takes the name from the client's TLS certificate.
 import { DecodeError, Reader } from '../protocol/codec.js';
 
 export interface Credentials {
@@ -6,7 +7,7 @@ export interface Credentials {
   password: string;
 }
 
-export const MECHANISMS = ['PLAIN', 'AMQPLAIN'] as const;
+export const MECHANISMS = ['PLAIN', 'AMQPLAIN', 'EXTERNAL'] as const;
 export type Mechanism = (typeof MECHANISMS)[number];
 
 export function isMechanism(name: string): name is Mechanism {
@@ -14,7 +15,7 @@ export function isMechanism(name: string): name is Mechanism {
 }
 
 /** The credentials in a start-ok response, or undefined when the response is malformed. */
-export function parseResponse(mechanism: Mechanism, response: Buffer): Credentials | undefined {
+export function parseResponse(mechanism: Exclude<Mechanism, 'EXTERNAL'>, response: Buffer): Credentials | undefined {
   return mechanism === 'PLAIN' ? parsePlain(response) : parseAmqplain(response);
 }
 

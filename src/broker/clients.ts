@@ -30,6 +30,8 @@ export interface ClientConnection {
   readonly host: string;
   readonly port: number;
   readonly authMechanism: string;
+  /** Over TLS (amqps). */
+  readonly ssl: boolean;
   readonly clientProperties: FieldTable;
   readonly frameMax: number;
   readonly channelMax: number;

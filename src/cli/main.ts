@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The `warren` command: starts a broker and runs until SIGINT/SIGTERM.
 import { parseArgs } from 'node:util';
-import { Server } from '../server/server.js';
+import { readFileSync } from 'node:fs';
+import { Server, type TlsListenerOptions } from '../server/server.js';
 import { loadDefinitionsFile, nodeInfo, openBroker } from '../index.js';
 import { defaultConfig } from '../server/config.js';
 import { BufferedLogger } from '../broker/logger.js';
@@ -28,6 +29,9 @@ Usage: warren [options]
   --management-host HOST  address the management API listens on (default: --host)
   --no-management     no management HTTP API
   --prometheus-port PORT  serve rabbitmq_prometheus's /metrics on PORT (15692 is RabbitMQ's; off unless given)
+  --tls-cert FILE, --tls-key FILE  an amqps listener with this certificate and key (PEM)
+  --tls-ca FILE       CA certificates for client certificates (ssl_options.verify in a --config file asks for them)
+  --tls-port PORT     the amqps port (default 5671; 0 picks a free one and prints it)
   --log-level LEVEL   fatal, error, warn, info, debug, trace or silent (default info)
   --config FILE       a rabbitmq.conf (sysctl format) with the keys in docs/configuration.md
   --print-config      print every setting, its value and where it came from, and exit
@@ -70,6 +74,10 @@ async function main(): Promise<void> {
       'management-host': { type: 'string' },
       'no-management': { type: 'boolean' },
       'prometheus-port': { type: 'string' },
+      'tls-port': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-ca': { type: 'string' },
       config: { type: 'string' },
       'print-config': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -94,7 +102,9 @@ async function main(): Promise<void> {
     diskFreeLimit: settings.diskFreeLimit,
     loopbackUsers: settings.loopbackUsers,
     authMechanisms: settings.authMechanisms,
+    sslCertLoginFrom: settings.sslCertLoginFrom,
   };
+  const tls = tlsOptions(settings);
   const defaults = { user: settings.defaultUser, password: settings.defaultPass, tags: settings.defaultUserTags, vhost: settings.defaultVhost, permissions: settings.defaultPermissions };
   // listen first: loading pino takes longer than everything else at start-up
   const early = new BufferedLogger();
@@ -106,6 +116,11 @@ async function main(): Promise<void> {
   const bound = await server.listen(port, settings.host).catch((err: NodeJS.ErrnoException) => {
     throw new Error(`cannot listen on ${settings.host}:${port}: ${listenProblem(err)} (choose another with --port)`);
   });
+  const tlsBound =
+    tls &&
+    (await server.listenTls(settings.tlsPort!, settings.host, tls).catch((err: NodeJS.ErrnoException) => {
+      throw new Error(`cannot listen for amqps on ${settings.host}:${settings.tlsPort}: ${listenProblem(err)} (choose another with --tls-port)`);
+    }));
   // the first line on stdout, for scripts that start warren and read where it is
   if (settings.printUrl) process.stdout.write(`${amqpUrl(settings, bound)}\n`);
   const { default: pino } = await import('pino');
@@ -116,6 +131,10 @@ async function main(): Promise<void> {
   else logger.info({ dataDir, ms: recoveryMs }, 'data directory opened');
   logger.info({ host: bound.host, port: bound.port }, `listening on amqp://${bound.host}:${bound.port}`);
   if (port === 0 && !settings.printUrl) process.stdout.write(`port ${bound.port}\n`);
+  if (tlsBound) {
+    logger.info({ host: tlsBound.host, port: tlsBound.port, verify: tls!.verify, failIfNoPeerCert: tls!.failIfNoPeerCert }, `listening on amqps://${tlsBound.host}:${tlsBound.port}`);
+    if (settings.tlsPort === 0) process.stdout.write(`tls port ${tlsBound.port}\n`);
+  }
   /** The HTTP listeners (management API, Prometheus), closed with the AMQP one. */
   const listeners: { close(): Promise<void> }[] = [];
   let stopping = false;
@@ -160,6 +179,20 @@ async function main(): Promise<void> {
   // RabbitMQ's line, which wait strategies (testcontainers' among them) look for
   const plugins = (settings.management ? 3 : 0) + (settings.prometheusPort !== undefined ? 1 : 0);
   logger.info(`Server startup complete; ${plugins} plugins started.`);
+}
+
+/** The amqps listener's certificate, key and CA, read now (so that a missing file stops the start before anything listens). */
+function tlsOptions(s: Settings): TlsListenerOptions | undefined {
+  if (s.tlsCert === undefined || s.tlsKey === undefined) return undefined;
+  const read = (what: string, path: string) => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new Error(`the TLS ${what} ${path} cannot be read: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`);
+    }
+  };
+  return { cert: read('certificate', s.tlsCert), key: read('key', s.tlsKey), ca: s.tlsCa === undefined ? undefined : read('CA certificate', s.tlsCa), verify: s.tlsVerify, failIfNoPeerCert: s.tlsFailIfNoPeerCert };
 }
 
 /** Why a listener could not open, in words. */

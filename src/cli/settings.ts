@@ -24,6 +24,15 @@ export interface Settings {
   managementHost: string | undefined;
   /** rabbitmq_prometheus's port; undefined: no Prometheus endpoint (as with the plugin disabled). */
   prometheusPort: number | undefined;
+  /** The amqps listener's port; undefined: none (5671 once a certificate and key are given). */
+  tlsPort: number | undefined;
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  tlsCa: string | undefined;
+  /** ssl_options.verify = verify_peer. */
+  tlsVerify: boolean;
+  tlsFailIfNoPeerCert: boolean;
+  sslCertLoginFrom: 'distinguished_name' | 'common_name';
   /** pino's level. */
   logLevel: string;
   logFile: string | undefined;
@@ -52,7 +61,7 @@ export class SettingsError extends Error {}
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 /** RabbitMQ's log levels, as pino names them. */
 const RABBIT_LEVELS: Readonly<Record<string, string>> = { debug: 'debug', info: 'info', notice: 'info', warning: 'warn', error: 'error', critical: 'fatal', alert: 'fatal', emergency: 'fatal', none: 'silent' };
-const MECHANISMS = ['PLAIN', 'AMQPLAIN'];
+const MECHANISMS = ['PLAIN', 'AMQPLAIN', 'EXTERNAL'];
 /** RabbitMQ's information units: k/KiB… are powers of 1024, kB/MB/GB powers of 1000. */
 const UNITS: Readonly<Record<string, number>> = { '': 1, k: 1024, K: 1024, kiB: 1024, KiB: 1024, M: 1024 ** 2, MiB: 1024 ** 2, G: 1024 ** 3, GiB: 1024 ** 3, kB: 1e3, KB: 1e3, MB: 1e6, GB: 1e9 };
 
@@ -118,6 +127,13 @@ export function defaultSettings(): Settings {
     managementPort: 15672,
     managementHost: undefined,
     prometheusPort: undefined,
+    tlsPort: undefined,
+    tlsCert: undefined,
+    tlsKey: undefined,
+    tlsCa: undefined,
+    tlsVerify: false,
+    tlsFailIfNoPeerCert: false,
+    sslCertLoginFrom: 'distinguished_name',
     logLevel: 'info',
     logFile: undefined,
     defaultUser: 'guest',
@@ -151,6 +167,10 @@ export interface Flags {
   'management-host'?: string;
   'no-management'?: boolean;
   'prometheus-port'?: string;
+  'tls-port'?: string;
+  'tls-cert'?: string;
+  'tls-key'?: string;
+  'tls-ca'?: string;
   'log-level'?: string;
   config?: string;
 }
@@ -178,6 +198,10 @@ const FLAGS: readonly { flag: keyof Flags; env: string[]; set: Setter; setting: 
   { flag: 'management-host', env: ['WARREN_MANAGEMENT_HOST'], setting: 'managementHost', set: (s, v) => (s.managementHost = nonEmpty(v)) },
   { flag: 'no-management', env: ['WARREN_NO_MANAGEMENT'], setting: 'management', boolean: true, set: (s, v) => (s.management = !bool(v)) },
   { flag: 'prometheus-port', env: ['WARREN_PROMETHEUS_PORT'], setting: 'prometheusPort', set: (s, v) => (s.prometheusPort = port(v)) },
+  { flag: 'tls-port', env: ['WARREN_TLS_PORT'], setting: 'tlsPort', set: (s, v) => (s.tlsPort = port(v)) },
+  { flag: 'tls-cert', env: ['WARREN_TLS_CERT'], setting: 'tlsCert', set: (s, v) => (s.tlsCert = nonEmpty(v)) },
+  { flag: 'tls-key', env: ['WARREN_TLS_KEY'], setting: 'tlsKey', set: (s, v) => (s.tlsKey = nonEmpty(v)) },
+  { flag: 'tls-ca', env: ['WARREN_TLS_CA'], setting: 'tlsCa', set: (s, v) => (s.tlsCa = nonEmpty(v)) },
   { flag: 'log-level', env: ['WARREN_LOG_LEVEL'], setting: 'logLevel', set: (s, v) => (s.logLevel = level(v)) },
 ];
 
@@ -232,6 +256,35 @@ const CONF: readonly { key: string; setting: keyof Settings; set: (s: Settings, 
   { key: 'management.tcp.port', setting: 'managementPort', set: (s, v) => (s.managementPort = port(v)) },
   { key: 'management.tcp.ip', setting: 'managementHost', set: (s, v) => (s.managementHost = nonEmpty(v)) },
   { key: 'prometheus.tcp.port', setting: 'prometheusPort', set: (s, v) => (s.prometheusPort = port(v)) },
+  {
+    key: 'listeners.ssl.default',
+    setting: 'tlsPort',
+    set: (s, v) => {
+      const parsed = { ...s };
+      listener(parsed, v);
+      s.tlsPort = parsed.port;
+    },
+  },
+  { key: 'ssl_options.certfile', setting: 'tlsCert', set: (s, v) => (s.tlsCert = nonEmpty(v)) },
+  { key: 'ssl_options.keyfile', setting: 'tlsKey', set: (s, v) => (s.tlsKey = nonEmpty(v)) },
+  { key: 'ssl_options.cacertfile', setting: 'tlsCa', set: (s, v) => (s.tlsCa = nonEmpty(v)) },
+  {
+    key: 'ssl_options.verify',
+    setting: 'tlsVerify',
+    set: (s, v) => {
+      if (v !== 'verify_peer' && v !== 'verify_none') throw new SettingsError('verify_peer or verify_none is expected');
+      s.tlsVerify = v === 'verify_peer';
+    },
+  },
+  { key: 'ssl_options.fail_if_no_peer_cert', setting: 'tlsFailIfNoPeerCert', set: (s, v) => (s.tlsFailIfNoPeerCert = bool(v)) },
+  {
+    key: 'ssl_cert_login_from',
+    setting: 'sslCertLoginFrom',
+    set: (s, v) => {
+      if (v !== 'distinguished_name' && v !== 'common_name') throw new SettingsError('distinguished_name or common_name is expected');
+      s.sslCertLoginFrom = v;
+    },
+  },
   { key: 'vm_memory_high_watermark.relative', setting: 'memoryHighWatermark', set: (s, v) => (s.memoryHighWatermark = Math.min(fraction(v), 1)) },
   // above 1, the watermark is bytes (see AlarmLimits)
   { key: 'vm_memory_high_watermark.absolute', setting: 'memoryHighWatermark', set: (s, v) => (s.memoryHighWatermark = Math.max(2, bytes(v))) },
@@ -260,8 +313,7 @@ const CONF: readonly { key: string; setting: keyof Settings; set: (s: Settings, 
 
 /** Keys Warren knows but cannot honour yet: the start stops with a sentence rather than ignore them. */
 const NOT_YET: readonly [prefix: string, why: string][] = [
-  ['listeners.ssl.', 'TLS listeners are not supported by this Warren yet'],
-  ['ssl_options.', 'TLS is not supported by this Warren yet'],
+  ['listeners.ssl.', 'Warren has one amqps listener: use listeners.ssl.default'],
   ['management.ssl.', 'TLS for the management API is not supported by this Warren yet'],
 ];
 
@@ -318,12 +370,14 @@ export function resolveSettings(flags: Flags, env: NodeJS.ProcessEnv, readFile: 
     const name = configFile.split('/').pop()!;
     for (const { line, key, value } of parseConf(text, name)) {
       const where = `${name} line ${line}`;
-      const notYet = NOT_YET.find(([prefix]) => key.startsWith(prefix));
-      if (notYet) throw new SettingsError(`${where}: ${key}: ${notYet[1]}`);
       const exact = CONF.find((c) => c.key === key);
       const prefixed = exact ? undefined : CONF.find((c) => c.key.endsWith('.') && key.startsWith(c.key) && key.length > c.key.length);
       const entry = exact ?? prefixed;
+      const notYet = NOT_YET.find(([prefix]) => key.startsWith(prefix));
+      if (!entry && notYet) throw new SettingsError(`${where}: ${key}: ${notYet[1]}`);
       if (!entry) throw new SettingsError(`${where}: unknown key '${key}' (Warren reads ${knownKeys()})`);
+      // a list set key by key (auth_mechanisms.1, loopback_users.guest…) replaces the default list
+      if (prefixed && sources[entry.setting] === 'default') (settings[entry.setting] as string[]) = [];
       apply(entry.setting, where, `${where} (${key} = ${value})`, () => entry.set(settings, value, key.slice(entry.key.length)));
     }
   }
@@ -345,6 +399,11 @@ export function resolveSettings(flags: Flags, env: NodeJS.ProcessEnv, readFile: 
     apply(f.setting, `flag --${f.flag}`, v === true ? `--${f.flag}` : `--${f.flag} ${JSON.stringify(v)}`, () => f.set(settings, v === true ? 'true' : v));
   }
   if (flags['in-memory'] && flags['data-dir'] !== undefined) throw new SettingsError('--in-memory and --data-dir exclude each other: choose one');
+  if ((settings.tlsCert === undefined) !== (settings.tlsKey === undefined) || (settings.tlsPort !== undefined && settings.tlsCert === undefined)) {
+    throw new SettingsError('an amqps listener needs a certificate and its key (--tls-cert and --tls-key, or ssl_options.certfile and ssl_options.keyfile)');
+  }
+  if (settings.tlsCert !== undefined && settings.tlsPort === undefined) settings.tlsPort = 5671;
+  if (settings.authMechanisms.includes('EXTERNAL') && settings.tlsCert === undefined) throw new SettingsError('auth_mechanisms EXTERNAL takes the user from a TLS client certificate: it needs an amqps listener');
   return { settings, sources, configFile };
 }
 

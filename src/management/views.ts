@@ -329,7 +329,7 @@ export function connectionView(ctx: ViewContext, c: ClientConnection, single: bo
     send_oct: c.bytesOut,
     send_oct_details: rate(ctx, c, 'send_oct'),
     send_pend: c.sendPending,
-    ssl: false,
+    ssl: c.ssl,
     ssl_cipher: empty,
     ssl_hash: empty,
     ssl_key_exchange: empty,

@@ -1,6 +1,7 @@
 // What a Warren server announces and negotiates. Defaults are RabbitMQ's.
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
+import type { CertLoginFrom } from '../auth/certificate.js';
 import { DEFAULT_ALARM_LIMITS, type AlarmLimits } from '../broker/alarms.js';
 
 export interface ServerConfig extends AlarmLimits {
@@ -23,6 +24,8 @@ export interface ServerConfig extends AlarmLimits {
   loopbackUsers: readonly string[];
   /** The SASL mechanisms offered, in order (RabbitMQ's auth_mechanisms). */
   authMechanisms: readonly string[];
+  /** What EXTERNAL takes from a client certificate as the user name (RabbitMQ's ssl_cert_login_from). */
+  sslCertLoginFrom: CertLoginFrom;
 }
 
 /** Warren's own version, as package.json gives it (two levels up from both src/server and dist/server). */
@@ -41,6 +44,7 @@ export function defaultConfig(): ServerConfig {
     consumerTimeoutMs: 1800000,
     loopbackUsers: ['guest'],
     authMechanisms: ['PLAIN', 'AMQPLAIN'],
+    sslCertLoginFrom: 'distinguished_name',
     ...DEFAULT_ALARM_LIMITS,
   };
 }

@@ -1,6 +1,7 @@
 // One AMQP connection: the protocol header, the handshake (start, tune, open), heartbeats, the
 // channels, and closing, all as RabbitMQ does them.
 import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import type { Logger } from '../broker/logger.js';
 import type { Broker } from '../broker/broker.js';
 import type { Alarm } from '../broker/alarms.js';
@@ -9,6 +10,7 @@ import type { Clock, Timer } from '../broker/clock.js';
 import { MessageCounters, announce, observed } from '../broker/observation.js';
 import type { VirtualHost } from '../broker/virtual-host.js';
 import type { FlowListener, Queue } from '../broker/queue.js';
+import { certificateLoginName } from '../auth/certificate.js';
 import { isMechanism, parseResponse } from '../auth/sasl.js';
 import type { User } from '../auth/users.js';
 import { Writer } from '../protocol/codec.js';
@@ -150,6 +152,8 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
   constructor(
     readonly ctx: ConnectionContext,
     readonly socket: Socket,
+    /** Set for an amqps connection: whether its listener verifies client certificates. */
+    private readonly tls?: { readonly verify: boolean },
   ) {
     this.peerHost = socket.remoteAddress ?? '';
     this.peerPort = socket.remotePort ?? 0;
@@ -167,6 +171,10 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
     socket.on('drain', () => this.onDrain());
     this.handshakeTimer = this.clock.after(ctx.config.handshakeTimeoutMs, () => this.onHandshakeTimeout());
     announce('connection', this.broker, 'created', '', this);
+  }
+
+  get ssl(): boolean {
+    return this.socket instanceof TLSSocket;
   }
 
   get maxMessageSize(): number {
@@ -331,12 +339,20 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
     if (!isMechanism(args.mechanism) || !this.ctx.config.authMechanisms.includes(args.mechanism)) {
       throw amqpError(ReplyCode.COMMAND_INVALID, `unknown authentication mechanism '${args.mechanism}'`, CONNECTION_START_OK);
     }
-    const credentials = parseResponse(args.mechanism, args.response);
-    if (!credentials) {
-      throw amqpError(ReplyCode.ACCESS_REFUSED, `malformed ${args.mechanism} response`, CONNECTION_START_OK);
+    let user: User | undefined;
+    if (args.mechanism === 'EXTERNAL') {
+      const name = this.certificateName();
+      if (name.refused !== undefined) return this.refuseLogin(args.mechanism, '', name.refused);
+      user = this.broker.users.get(name.user);
+      if (!user) return this.refuseLogin(args.mechanism, name.user, `user '${name.user}' - invalid credentials`);
+    } else {
+      const credentials = parseResponse(args.mechanism, args.response);
+      if (!credentials) {
+        throw amqpError(ReplyCode.ACCESS_REFUSED, `malformed ${args.mechanism} response`, CONNECTION_START_OK);
+      }
+      user = this.broker.users.authenticate(credentials.username, credentials.password);
+      if (!user) return this.refuseLogin(args.mechanism, credentials.username, 'invalid credentials');
     }
-    const user = this.broker.users.authenticate(credentials.username, credentials.password);
-    if (!user) return this.refuseLogin(args.mechanism, credentials.username, 'invalid credentials');
     if (this.ctx.config.loopbackUsers.includes(user.name) && !isLoopback(this.peerHost)) {
       return this.refuseLogin(args.mechanism, user.name, `user '${user.name}' can only connect via localhost`);
     }
@@ -344,6 +360,16 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
     this.phase = State.Tune;
     const { channelMax, frameMax, heartbeat } = this.ctx.config;
     this.send(0, CONNECTION_TUNE, { channelMax, frameMax, heartbeat });
+  }
+
+  /** EXTERNAL's user name, from the client's certificate, or why there is none (rabbit_auth_mechanism_ssl's reasons). */
+  private certificateName(): { user: string; refused?: undefined } | { refused: string } {
+    if (!(this.socket instanceof TLSSocket)) return { refused: 'not a TLS-enabled connection' };
+    if (!this.tls?.verify) return { refused: 'TLS configuration is unsafe' };
+    const cert = this.socket.getPeerCertificate(false);
+    if (!cert || Object.keys(cert).length === 0) return { refused: 'connection peer presented no TLS (x.509) certificate' };
+    const user = certificateLoginName(cert.raw, this.ctx.config.sslCertLoginFrom);
+    return user === undefined ? { refused: 'no name found' } : { user };
   }
 
   /**
@@ -634,7 +660,10 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
   destroy(): void {
     this.enterClosed();
     this.parser.stop();
-    if (!this.socket.destroyed) this.socket.resetAndDestroy();
+    if (this.socket.destroyed) return;
+    // a TLS socket cannot be reset through its TLS layer: it is closed instead
+    if (this.socket instanceof TLSSocket) this.socket.destroy();
+    else this.socket.resetAndDestroy();
   }
 
   private onSocketClosed(): void {

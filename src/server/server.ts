@@ -1,5 +1,6 @@
 // The TCP listener: accepts sockets and hands each to a Connection.
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { platform } from 'node:os';
 import { SHUTDOWN_TEXT, type Broker } from '../broker/broker.js';
 import { realClock, type Timer } from '../broker/clock.js';
@@ -12,6 +13,19 @@ export interface ServerOptions {
   broker: Broker;
   logger: Logger;
   config?: Partial<ServerConfig>;
+}
+
+/** An amqps listener, as RabbitMQ's ssl_options configure it. */
+export interface TlsListenerOptions {
+  /** PEM. */
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** CAs that client certificates must chain to. */
+  ca?: string | Buffer;
+  /** verify_peer: ask clients for a certificate and check any they present (verify_none otherwise). */
+  verify: boolean;
+  /** With verify: refuse clients without a certificate. */
+  failIfNoPeerCert: boolean;
 }
 
 /** connection.start's server-properties: RabbitMQ's keys, with Warren named in platform and information. */
@@ -47,6 +61,7 @@ export class Server implements ConnectionContext {
   private readonly net: NetServer;
   /** Where it listens, once it does. */
   private bound: { host: string; port: number } | undefined;
+  private readonly tlsListeners: NetServer[] = [];
   /** One timer for every connection's consumer timeout, as RabbitMQ checks it periodically. */
   private readonly ackTimer: Timer;
 
@@ -81,6 +96,34 @@ export class Server implements ConnectionContext {
     });
   }
 
+  /**
+   * Listens for amqps as well: the same broker behind TLS. A client whose certificate does not verify
+   * is refused in the handshake (with fail_if_no_peer_cert) or right after it, as RabbitMQ refuses it.
+   */
+  listenTls(port: number, host: string, options: TlsListenerOptions): Promise<{ host: string; port: number }> {
+    const tls = createTlsServer({ cert: options.cert, key: options.key, ca: options.ca, requestCert: options.verify, rejectUnauthorized: options.verify && options.failIfNoPeerCert }, (socket: TLSSocket) => {
+      // verify_peer without fail_if_no_peer_cert: no certificate is fine, a bad one is not
+      const presented = options.verify && Object.keys(socket.getPeerCertificate()).length > 0;
+      if (presented && !socket.authorized) {
+        this.logger.warn({ peer: `${socket.remoteAddress}:${socket.remotePort}`, reason: String(socket.authorizationError) }, 'TLS client certificate refused');
+        socket.destroy();
+        return;
+      }
+      this.connections.add(new Connection(this, socket, { verify: options.verify }));
+    });
+    tls.on('tlsClientError', (err, socket) => this.logger.info({ peer: `${socket.remoteAddress}:${socket.remotePort}`, reason: err.message }, 'TLS handshake failed'));
+    this.tlsListeners.push(tls);
+    return new Promise((resolve, reject) => {
+      tls.once('error', reject);
+      tls.listen(port, host, () => {
+        tls.off('error', reject);
+        const addr = tls.address();
+        if (addr === null || typeof addr === 'string') return reject(new Error('TLS listener has no TCP address'));
+        resolve({ host: addr.address, port: addr.port });
+      });
+    });
+  }
+
   /** Stops listening (new clients get ECONNREFUSED, as from a broker that is down); open connections stay. */
   refuseConnections(): void {
     if (this.net.listening) this.net.close();
@@ -100,7 +143,7 @@ export class Server implements ConnectionContext {
   async close(): Promise<void> {
     const clock = this.broker.clock;
     clock.cancel(this.ackTimer);
-    const closed = new Promise<void>((resolve) => this.net.close(() => resolve()));
+    const closed = Promise.all([this.net, ...this.tlsListeners].map((l) => new Promise<void>((resolve) => l.close(() => resolve()))));
     for (const c of this.connections) {
       if (c.isRunning) c.close(320, SHUTDOWN_TEXT);
       else c.destroy();

@@ -1,0 +1,132 @@
+// amqps: the TLS listener with certificates made here by Debian's openssl, client certificates
+// (verify_peer, fail_if_no_peer_cert), the EXTERNAL mechanism, and two clients: amqplib and pika.
+import amqp from 'amqplib';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startBroker, type BrokerOptions, type RunningBroker } from '../../src/index.js';
+
+const run = promisify(execFile);
+const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
+if (!hasOpenssl) console.warn('TLS tests skipped: openssl is not installed (Debian: openssl)');
+const dir = mkdtempSync(join(tmpdir(), 'warren-tls-'));
+const file = (name: string) => join(dir, name);
+const pem = (name: string) => readFileSync(file(name));
+
+/** A key and a certificate for `subject`, signed by `ca` (or self-signed). */
+function certificate(name: string, subject: string, ca?: string, altNames?: string): void {
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
+  openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', file(`${name}.key`), '-out', file(`${name}.csr`), '-subj', subject);
+  if (altNames) writeFileSync(file(`${name}.ext`), `subjectAltName=${altNames}\n`);
+  const sign = ca ? ['-CA', file(`${ca}.pem`), '-CAkey', file(`${ca}.key`), '-CAcreateserial'] : ['-signkey', file(`${name}.key`)];
+  openssl('x509', '-req', '-in', file(`${name}.csr`), ...sign, '-out', file(`${name}.pem`), '-days', '2', ...(altNames ? ['-extfile', file(`${name}.ext`)] : []));
+}
+
+beforeAll(() => {
+  if (!hasOpenssl) return;
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', file('ca.key'), '-out', file('ca.pem'), '-days', '2', '-subj', '/CN=Warren test CA'], { stdio: 'ignore' });
+  certificate('server', '/CN=localhost', 'ca', 'IP:127.0.0.1,DNS:localhost');
+  certificate('client', '/O=Warren Tests/CN=tls-user', 'ca');
+  certificate('rogue', '/CN=tls-user');
+});
+
+let started: RunningBroker[] = [];
+afterEach(async () => {
+  for (const b of started) await b.close();
+  started = [];
+});
+
+async function broker(tls: Partial<NonNullable<BrokerOptions['tls']>> = {}, options: BrokerOptions = {}): Promise<RunningBroker> {
+  const b = await startBroker({ ...options, tls: { cert: pem('server.pem'), key: pem('server.key'), ...tls } });
+  started.push(b);
+  return b;
+}
+
+const clientTls = (name?: string) => ({ ca: [pem('ca.pem')], ...(name ? { cert: pem(`${name}.pem`), key: pem(`${name}.key`) } : {}) });
+
+async function roundTrip(url: string, socketOptions: object, options: object = {}): Promise<string> {
+  const conn = await amqp.connect(url, { ...socketOptions, ...options });
+  const ch = await conn.createChannel();
+  const { queue } = await ch.assertQueue('', { exclusive: true });
+  ch.sendToQueue(queue, Buffer.from('over tls'));
+  let m: amqp.GetMessage | false = false;
+  while (!m) m = await ch.get(queue, { noAck: true });
+  await conn.close();
+  return m.content.toString();
+}
+
+describe.skipIf(!hasOpenssl)('amqps', () => {
+  it('serves amqplib over TLS, a certificate checked against the CA', async () => {
+    const b = await broker();
+    expect(b.tlsUrl).toMatch(/^amqps:\/\/guest:guest@127\.0\.0\.1:\d+$/);
+    expect(await roundTrip(b.tlsUrl!, clientTls())).toBe('over tls');
+  });
+
+  it('serves pika over TLS', async () => {
+    const b = await broker();
+    const port = new URL(b.tlsUrl!).port;
+    const script = [
+      'import pika, ssl',
+      `ctx = ssl.create_default_context(cafile=${JSON.stringify(file('ca.pem'))})`,
+      `params = pika.ConnectionParameters('127.0.0.1', ${port}, ssl_options=pika.SSLOptions(ctx, 'localhost'))`,
+      'c = pika.BlockingConnection(params); ch = c.channel(); q = ch.queue_declare("", exclusive=True).method.queue',
+      'ch.basic_publish("", q, b"from pika"); print(ch.basic_get(q, auto_ack=True)[2].decode()); c.close()',
+    ].join('\n');
+    const { stdout } = await run('/usr/bin/python3', ['-c', script]);
+    expect(stdout).toBe('from pika\n');
+  });
+
+  it('with verify_peer and fail_if_no_peer_cert, refuses a client without a certificate or with one the CA did not sign', async () => {
+    const b = await broker({ ca: pem('ca.pem'), verify: true, failIfNoPeerCert: true });
+    expect(await roundTrip(b.tlsUrl!, clientTls('client'))).toBe('over tls');
+    await expect(amqp.connect(b.tlsUrl!, clientTls())).rejects.toThrow();
+    await expect(amqp.connect(b.tlsUrl!, clientTls('rogue'))).rejects.toThrow();
+  });
+
+  it('with verify_peer alone, lets a client without a certificate in but not one with a bad certificate', async () => {
+    const b = await broker({ ca: pem('ca.pem'), verify: true, failIfNoPeerCert: false });
+    expect(await roundTrip(b.tlsUrl!, clientTls())).toBe('over tls');
+    await expect(amqp.connect(b.tlsUrl!, clientTls('rogue'))).rejects.toThrow();
+  });
+
+  it('logs in with EXTERNAL as the certificate subject’s distinguished name, most specific part first', async () => {
+    const b = await broker({ ca: pem('ca.pem'), verify: true }, { config: { authMechanisms: ['EXTERNAL', 'PLAIN'] } });
+    b.addUser('CN=tls-user,O=Warren Tests', 'unused');
+    const url = b.tlsUrl!.replace('guest:guest@', '');
+    expect(await roundTrip(url, clientTls('client'), { credentials: amqp.credentials.external() })).toBe('over tls');
+    expect(b.broker.users.get('CN=tls-user,O=Warren Tests')).toBeDefined();
+  });
+
+  it('logs in with EXTERNAL as the common name with ssl_cert_login_from = common_name, and refuses an unknown one', async () => {
+    const b = await broker({ ca: pem('ca.pem'), verify: true }, { config: { authMechanisms: ['EXTERNAL'], sslCertLoginFrom: 'common_name' } });
+    const url = b.tlsUrl!.replace('guest:guest@', '');
+    await expect(amqp.connect(url, { ...clientTls('client'), credentials: amqp.credentials.external() })).rejects.toThrow('ACCESS_REFUSED - Login was refused using authentication mechanism EXTERNAL');
+    b.addUser('tls-user', 'unused');
+    expect(await roundTrip(url, clientTls('client'), { credentials: amqp.credentials.external() })).toBe('over tls');
+  });
+
+  it('refuses EXTERNAL on a plain connection, and on TLS without verify_peer (unsafe)', async () => {
+    const b = await broker({}, { config: { authMechanisms: ['EXTERNAL', 'PLAIN'] } });
+    await expect(amqp.connect(b.url.replace('guest:guest@', ''), { credentials: amqp.credentials.external() })).rejects.toThrow(/ACCESS_REFUSED/);
+    await expect(amqp.connect(b.tlsUrl!.replace('guest:guest@', ''), { ...clientTls('client'), credentials: amqp.credentials.external() })).rejects.toThrow(/ACCESS_REFUSED/);
+  });
+
+  it('listens for amqps from the command line, and says when a certificate file is missing', async () => {
+    const cli = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+    const child = spawn(process.execPath, [cli, '--port', '0', '--in-memory', '--no-management', '--tls-port', '0', '--tls-cert', file('server.pem'), '--tls-key', file('server.key'), '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const port = await new Promise<number>((resolve) => child.stdout.on('data', (d) => {
+      out += d;
+      const m = /^tls port (\d+)$/m.exec(out);
+      if (m) resolve(Number(m[1]));
+    }));
+    expect(await roundTrip(`amqps://guest:guest@127.0.0.1:${port}`, clientTls())).toBe('over tls');
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+    await expect(run(process.execPath, [cli, '--port', '0', '--in-memory', '--tls-cert', file('absent.pem'), '--tls-key', file('server.key')])).rejects.toMatchObject({ stderr: `warren: the TLS certificate ${file('absent.pem')} cannot be read: no such file\n` });
+  });
+});
