@@ -41,8 +41,8 @@ export interface BrokerOptions {
   users?: UserSpec[];
   /** Vhosts to create; guest gets full permissions in them. */
   vhosts?: string[];
-  /** RabbitMQ's management HTTP API: `true` or `{}` for a free port on `host`; off by default. */
-  management?: boolean | { port?: number; host?: string };
+  /** RabbitMQ's management HTTP API: `true` or `{}` for a free port on `host`; off by default; over HTTPS with `tls`. */
+  management?: boolean | { port?: number; host?: string; tls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer } };
   /** A file to write every frame in and out to, as JSON lines (`warren trace FILE` prints it readably). */
   trace?: string;
   /** rabbitmq_prometheus's /metrics: `true` or `{}` for a free port on `host`; off by default. */
@@ -187,7 +187,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<RunningB
     if (options.management) {
       const asked = options.management === true ? {} : options.management;
       const { ManagementServer } = await import('./management/server.js');
-      instance.management = new ManagementServer(broker, logger, nodeInfo(config, amqp));
+      instance.management = new ManagementServer(broker, logger, nodeInfo(config, amqp), asked.tls);
       instance.http = await instance.management.listen(ports.http ?? asked.port ?? 0, asked.host ?? host);
     }
     if (options.prometheus) {
@@ -219,7 +219,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<RunningB
       return current.server;
     },
     clock,
-    managementUrl: http && `http://guest:guest@${urlHost(http.host)}:${http.port}`,
+    managementUrl: http && `${typeof options.management === 'object' && options.management.tls ? 'https' : 'http'}://guest:guest@${urlHost(http.host)}:${http.port}`,
     prometheusUrl: metrics && `http://${urlHost(metrics.host)}:${metrics.port}/metrics`,
     tlsUrl: amqps && `amqps://guest:guest@${urlHost(amqps.host)}:${amqps.port}`,
     inspect,

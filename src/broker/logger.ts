@@ -21,6 +21,15 @@ export const nullLogger: Logger = { child: () => nullLogger, error: noop, warn: 
 
 type Level = 'error' | 'warn' | 'info' | 'debug';
 
+/** `parent`'s lines with `bindings` added to each. */
+function bound(parent: Logger, bindings: Record<string, unknown>): Logger {
+  const at =
+    (level: Level): LogFn =>
+    (objOrMsg: object | string, msg?: string) =>
+      typeof objOrMsg === 'string' ? parent[level]({ ...bindings }, objOrMsg) : parent[level]({ ...bindings, ...objOrMsg }, msg);
+  return { child: (more) => bound(parent, { ...bindings, ...more }), error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug') };
+}
+
 /**
  * Keeps what is logged until the real logger is ready, then hands it over and forwards from then on
  * (the CLI recovers the data directory before pino has loaded).
@@ -39,8 +48,9 @@ export class BufferedLogger implements Logger {
   readonly info: LogFn = (...args: unknown[]) => this.log('info', args);
   readonly debug: LogFn = (...args: unknown[]) => this.log('debug', args);
 
+  /** Before the real logger is there, a child adds its bindings to each line and is held like the rest. */
   child(bindings: Record<string, unknown>): Logger {
-    return this.target ? this.target.child(bindings) : nullLogger;
+    return this.target ? this.target.child(bindings) : bound(this, bindings);
   }
 
   forwardTo(target: Logger): void {

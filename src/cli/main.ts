@@ -33,6 +33,7 @@ Usage: warren [options]
   --tls-ca FILE       CA certificates for client certificates (ssl_options.verify in a --config file asks for them)
   --tls-port PORT     the amqps port (default 5671; 0 picks a free one and prints it)
   --log-level LEVEL   fatal, error, warn, info, debug, trace or silent (default info)
+  --log-format FORMAT pretty (the default on a terminal) or json (JSON lines, the default otherwise)
   --config FILE       a rabbitmq.conf (sysctl format) with the keys in docs/configuration.md
   --print-config      print every setting, its value and where it came from, and exit
   -h, --help          this text
@@ -65,6 +66,7 @@ async function main(): Promise<void> {
       host: { type: 'string' },
       port: { type: 'string' },
       'log-level': { type: 'string' },
+      'log-format': { type: 'string' },
       'data-dir': { type: 'string' },
       'in-memory': { type: 'boolean' },
       'print-url': { type: 'boolean' },
@@ -105,6 +107,7 @@ async function main(): Promise<void> {
     sslCertLoginFrom: settings.sslCertLoginFrom,
   };
   const tls = tlsOptions(settings);
+  const managementTls = settings.managementTlsCert === undefined ? undefined : { cert: readPem('management certificate', settings.managementTlsCert), key: readPem('management key', settings.managementTlsKey!), ca: settings.managementTlsCa === undefined ? undefined : readPem('management CA certificate', settings.managementTlsCa) };
   const defaults = { user: settings.defaultUser, password: settings.defaultPass, tags: settings.defaultUserTags, vhost: settings.defaultVhost, permissions: settings.defaultPermissions };
   // listen first: loading pino takes longer than everything else at start-up
   const early = new BufferedLogger();
@@ -123,8 +126,7 @@ async function main(): Promise<void> {
     }));
   // the first line on stdout, for scripts that start warren and read where it is
   if (settings.printUrl) process.stdout.write(`${amqpUrl(settings, bound)}\n`);
-  const { default: pino } = await import('pino');
-  const logger = pino({ level: settings.logLevel, base: { pid: process.pid } }, settings.logFile === undefined ? undefined : pino.destination({ dest: settings.logFile, mkdir: true }));
+  const logger = await makeLogger(settings);
   early.forwardTo(logger);
   server.logger = logger;
   if (dataDir === undefined) logger.info('in memory: nothing is kept across runs');
@@ -156,13 +158,13 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   if (settings.management) {
     const { ManagementServer } = await import('../management/server.js');
-    const api = new ManagementServer(broker, logger, nodeInfo(config, bound));
+    const api = new ManagementServer(broker, logger, nodeInfo(config, bound), managementTls);
     const managementHost = settings.managementHost ?? settings.host;
     const http = await api.listen(managementPort, managementHost).catch((err: NodeJS.ErrnoException) => {
       throw new Error(`the management API cannot listen on ${managementHost}:${managementPort}: ${listenProblem(err)} (choose another with --management-port, or --no-management)`);
     });
     listeners.push(api);
-    logger.info({ host: http.host, port: http.port }, `management API on http://${http.host}:${http.port}`);
+    logger.info({ host: http.host, port: http.port }, `management API on ${managementTls ? 'https' : 'http'}://${http.host}:${http.port}`);
     if (managementPort === 0) process.stdout.write(`management port ${http.port}\n`);
   }
   if (settings.prometheusPort !== undefined) {
@@ -184,15 +186,28 @@ async function main(): Promise<void> {
 /** The amqps listener's certificate, key and CA, read now (so that a missing file stops the start before anything listens). */
 function tlsOptions(s: Settings): TlsListenerOptions | undefined {
   if (s.tlsCert === undefined || s.tlsKey === undefined) return undefined;
-  const read = (what: string, path: string) => {
-    try {
-      return readFileSync(path);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new Error(`the TLS ${what} ${path} cannot be read: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`);
-    }
-  };
-  return { cert: read('certificate', s.tlsCert), key: read('key', s.tlsKey), ca: s.tlsCa === undefined ? undefined : read('CA certificate', s.tlsCa), verify: s.tlsVerify, failIfNoPeerCert: s.tlsFailIfNoPeerCert };
+  return { cert: readPem('certificate', s.tlsCert), key: readPem('key', s.tlsKey), ca: s.tlsCa === undefined ? undefined : readPem('CA certificate', s.tlsCa), verify: s.tlsVerify, failIfNoPeerCert: s.tlsFailIfNoPeerCert };
+}
+
+function readPem(what: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(`the TLS ${what} ${path} cannot be read: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`);
+  }
+}
+
+/** pino with ISO times, to the log file or stdout, as JSON lines or (pino-pretty) readable ones. */
+async function makeLogger(s: Settings) {
+  const { default: pino } = await import('pino');
+  const options = { level: s.logLevel, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime };
+  const toFile = s.logFile !== undefined;
+  const format = s.logFormat ?? (!toFile && process.stdout.isTTY ? 'pretty' : 'json');
+  if (format === 'json') return pino(options, toFile ? pino.destination({ dest: s.logFile!, mkdir: true }) : undefined);
+  const { default: pretty } = await import('pino-pretty');
+  const destination = toFile ? pino.destination({ dest: s.logFile!, mkdir: true, sync: true }) : 1;
+  return pino(options, pretty({ colorize: !toFile && process.stdout.isTTY, translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true, sync: true, destination }));
 }
 
 /** Why a listener could not open, in words. */

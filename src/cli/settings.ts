@@ -22,6 +22,10 @@ export interface Settings {
   management: boolean;
   managementPort: number;
   managementHost: string | undefined;
+  /** The management API over HTTPS (management.ssl.*): its certificate, key and CA. */
+  managementTlsCert: string | undefined;
+  managementTlsKey: string | undefined;
+  managementTlsCa: string | undefined;
   /** rabbitmq_prometheus's port; undefined: no Prometheus endpoint (as with the plugin disabled). */
   prometheusPort: number | undefined;
   /** The amqps listener's port; undefined: none (5671 once a certificate and key are given). */
@@ -36,6 +40,8 @@ export interface Settings {
   /** pino's level. */
   logLevel: string;
   logFile: string | undefined;
+  /** undefined: pretty on a terminal, JSON lines otherwise. */
+  logFormat: 'pretty' | 'json' | undefined;
   defaultUser: string;
   defaultPass: string;
   defaultVhost: string;
@@ -126,6 +132,9 @@ export function defaultSettings(): Settings {
     management: true,
     managementPort: 15672,
     managementHost: undefined,
+    managementTlsCert: undefined,
+    managementTlsKey: undefined,
+    managementTlsCa: undefined,
     prometheusPort: undefined,
     tlsPort: undefined,
     tlsCert: undefined,
@@ -136,6 +145,7 @@ export function defaultSettings(): Settings {
     sslCertLoginFrom: 'distinguished_name',
     logLevel: 'info',
     logFile: undefined,
+    logFormat: undefined,
     defaultUser: 'guest',
     defaultPass: 'guest',
     defaultVhost: '/',
@@ -172,6 +182,7 @@ export interface Flags {
   'tls-key'?: string;
   'tls-ca'?: string;
   'log-level'?: string;
+  'log-format'?: string;
   config?: string;
 }
 
@@ -203,6 +214,15 @@ const FLAGS: readonly { flag: keyof Flags; env: string[]; set: Setter; setting: 
   { flag: 'tls-key', env: ['WARREN_TLS_KEY'], setting: 'tlsKey', set: (s, v) => (s.tlsKey = nonEmpty(v)) },
   { flag: 'tls-ca', env: ['WARREN_TLS_CA'], setting: 'tlsCa', set: (s, v) => (s.tlsCa = nonEmpty(v)) },
   { flag: 'log-level', env: ['WARREN_LOG_LEVEL'], setting: 'logLevel', set: (s, v) => (s.logLevel = level(v)) },
+  {
+    flag: 'log-format',
+    env: ['WARREN_LOG_FORMAT'],
+    setting: 'logFormat',
+    set: (s, v) => {
+      if (v !== 'pretty' && v !== 'json') throw new SettingsError('pretty or json is expected');
+      s.logFormat = v;
+    },
+  },
 ];
 
 /** RabbitMQ's variables without a flag of their own. */
@@ -255,6 +275,12 @@ const CONF: readonly { key: string; setting: keyof Settings; set: (s: Settings, 
   },
   { key: 'management.tcp.port', setting: 'managementPort', set: (s, v) => (s.managementPort = port(v)) },
   { key: 'management.tcp.ip', setting: 'managementHost', set: (s, v) => (s.managementHost = nonEmpty(v)) },
+  // Warren serves the API on one listener: with management.ssl.*, that one is HTTPS
+  { key: 'management.ssl.port', setting: 'managementPort', set: (s, v) => (s.managementPort = port(v)) },
+  { key: 'management.ssl.ip', setting: 'managementHost', set: (s, v) => (s.managementHost = nonEmpty(v)) },
+  { key: 'management.ssl.certfile', setting: 'managementTlsCert', set: (s, v) => (s.managementTlsCert = nonEmpty(v)) },
+  { key: 'management.ssl.keyfile', setting: 'managementTlsKey', set: (s, v) => (s.managementTlsKey = nonEmpty(v)) },
+  { key: 'management.ssl.cacertfile', setting: 'managementTlsCa', set: (s, v) => (s.managementTlsCa = nonEmpty(v)) },
   { key: 'prometheus.tcp.port', setting: 'prometheusPort', set: (s, v) => (s.prometheusPort = port(v)) },
   {
     key: 'listeners.ssl.default',
@@ -314,7 +340,7 @@ const CONF: readonly { key: string; setting: keyof Settings; set: (s: Settings, 
 /** Keys Warren knows but cannot honour yet: the start stops with a sentence rather than ignore them. */
 const NOT_YET: readonly [prefix: string, why: string][] = [
   ['listeners.ssl.', 'Warren has one amqps listener: use listeners.ssl.default'],
-  ['management.ssl.', 'TLS for the management API is not supported by this Warren yet'],
+  ['management.ssl.', 'Warren reads management.ssl.port, .ip, .certfile, .keyfile and .cacertfile'],
 ];
 
 interface ConfLine {
@@ -403,6 +429,9 @@ export function resolveSettings(flags: Flags, env: NodeJS.ProcessEnv, readFile: 
     throw new SettingsError('an amqps listener needs a certificate and its key (--tls-cert and --tls-key, or ssl_options.certfile and ssl_options.keyfile)');
   }
   if (settings.tlsCert !== undefined && settings.tlsPort === undefined) settings.tlsPort = 5671;
+  if ((settings.managementTlsCert === undefined) !== (settings.managementTlsKey === undefined)) {
+    throw new SettingsError('the management API over HTTPS needs a certificate and its key (management.ssl.certfile and management.ssl.keyfile)');
+  }
   if (settings.authMechanisms.includes('EXTERNAL') && settings.tlsCert === undefined) throw new SettingsError('auth_mechanisms EXTERNAL takes the user from a TLS client certificate: it needs an amqps listener');
   return { settings, sources, configFile };
 }

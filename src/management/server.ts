@@ -3,6 +3,7 @@
 // authenticated against the broker's users, its route's rights are checked against the user's
 // tags, and the handler's reply or refusal is written as RabbitMQ writes it.
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import FindMyWay from 'find-my-way';
 import type { Broker } from '../broker/broker.js';
 import { BrokerError } from '../broker/errors.js';
@@ -62,7 +63,7 @@ export interface ManagementOptions {
 }
 
 export class ManagementServer {
-  private readonly http: HttpServer;
+  private readonly http: HttpServer | HttpsServer;
   private readonly router = FindMyWay({ ignoreTrailingSlash: true, ignoreDuplicateSlashes: false });
   private readonly rates: Rates;
   private readonly ctx: ApiContext;
@@ -72,6 +73,8 @@ export class ManagementServer {
     private readonly broker: Broker,
     private logger: Logger,
     node: Omit<NodeInfo, 'http'>,
+    /** Served over HTTPS with this certificate and key (RabbitMQ's management.ssl.*). */
+    tls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer },
   ) {
     this.rates = new Rates(broker.clock, () => this.samples());
     const server = this;
@@ -89,7 +92,8 @@ export class ManagementServer {
       },
     };
     registerRoutes((method, path, rights, handler) => this.router.on(method, path, () => {}, { handler, rights } satisfies Route));
-    this.http = createServer((req, res) => this.onRequest(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res);
+    this.http = tls ? createHttpsServer(tls, handler) : createServer(handler);
     this.http.on('clientError', (err, socket) => {
       this.logger.debug({ err }, 'malformed HTTP request');
       socket.destroy();

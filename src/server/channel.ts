@@ -35,7 +35,7 @@ import {
   type MethodInfo,
 } from '../protocol/generated/spec.js';
 import type { AmqpChannel, ConnectionPort, ContentMethod, PublishMode } from './channel-context.js';
-import { AmqpError, UnknownMethod, amqpError, decodeMethodStrict, frameError, unexpectedNonMethod, wireReplyText } from './errors.js';
+import { AmqpError, UnknownMethod, amqpError, decodeMethodStrict, methodName, frameError, unexpectedNonMethod, wireReplyText } from './errors.js';
 import { basicMethod, publish, settle } from './methods/basic.js';
 import { confirmMethod } from './methods/confirm.js';
 import { exchangeMethod } from './methods/exchange.js';
@@ -297,7 +297,8 @@ export class Channel implements AmqpChannel, SessionOutput, ClientChannel {
   /** Sends channel.close for a soft error; the id stays taken until the client's close-ok. */
   closeWithError(err: AmqpError): void {
     if (this.state === State.Closing) return;
-    this.connection.logger.debug({ channel: this.id, code: err.code, text: err.text }, 'closing channel on error');
+    // as RabbitMQ, a channel error is logged as an error, naming the connection and the channel
+    this.connection.logger.error({ channel: this.id, code: err.code, text: err.text, method: err.methodKey === 0 ? undefined : methodName(err.methodKey) }, 'channel error');
     this.release();
     this.state = State.Closing;
     this.content = Content.None;

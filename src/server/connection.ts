@@ -100,8 +100,11 @@ function isLoopback(address: string): boolean {
 export class Connection implements FrameSink, FlowListener, ConnectionPort, ClientConnection {
   readonly id = nextConnectionId++;
   readonly out = new Writer();
-  readonly logger: Logger;
+  /** Its lines carry the connection (and, once open, its user, vhost and client-provided name). */
+  logger: Logger;
   readonly broker: Broker;
+  /** Why the connection is ending, for the line that says it ended; undefined while nobody has said. */
+  private endReason: string | undefined;
   private readonly clock: Clock;
   /** Message counters of the channels that have closed (open channels keep their own). */
   private readonly closedChannels = new MessageCounters();
@@ -166,10 +169,14 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
     this.parser = new FrameParser(this, FRAME_MIN_SIZE);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (err) => this.logger.debug({ err }, 'socket error'));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      this.logger.debug({ err }, 'socket error');
+      this.endReason ??= `socket error ${err.code ?? err.message}`;
+    });
     socket.on('close', () => this.onSocketClosed());
     socket.on('drain', () => this.onDrain());
     this.handshakeTimer = this.clock.after(ctx.config.handshakeTimeoutMs, () => this.onHandshakeTimeout());
+    this.logger.info('accepting AMQP connection');
     announce('connection', this.broker, 'created', '', this);
   }
 
@@ -320,6 +327,7 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
     const method = decodeMethodStrict(payload);
     switch (method.id) {
       case CONNECTION_CLOSE:
+        this.endReason ??= 'client closed the connection';
         // RabbitMQ answers and then waits for the client to hang up
         this.send(0, CONNECTION_CLOSE_OK, {});
         this.enterClosed();
@@ -377,7 +385,9 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
    * the socket is dropped a few seconds later (sooner if the client answers close-ok).
    */
   private refuseLogin(mechanism: string, username: string, reason: string): void {
-    this.logger.warn({ user: username, mechanism, reason }, 'login refused');
+    // RabbitMQ logs a refused login as an error on the connection
+    this.logger.error({ user: username, mechanism, reason }, 'login refused');
+    this.endReason = `login refused: ${reason}`;
     if (!this.hasCapability('authentication_failure_close')) return this.closeSilently();
     this.send(0, CONNECTION_CLOSE, {
       replyCode: ReplyCode.ACCESS_REFUSED,
@@ -421,7 +431,9 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
     this.clock.cancel(this.handshakeTimer);
     this.handshakeTimer = undefined;
     this.send(0, CONNECTION_OPEN_OK, { knownHosts: '' });
-    this.logger.info({ user: this.authenticated?.name, vhost: vhost.name }, 'connection opened');
+    const provided = this.clientProperties.connection_name;
+    this.logger = this.logger.child({ user: this.authenticated!.name, vhost: vhost.name, ...(provided?.type === 'S' ? { clientName: String(provided.value) } : {}) });
+    this.logger.info('connection opened');
   }
 
   private onChannelFrame(type: number, id: number, payload: Buffer): void {
@@ -556,6 +568,7 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
   private onError(err: AmqpError, channelId: number): void {
     if (this.phase < State.Open) {
       this.logger.warn({ code: err.code, text: err.text }, 'handshake failed');
+      this.endReason ??= `handshake failed: ${err.text}`;
       return this.closeSilently();
     }
     const channel = channelId === 0 ? undefined : this.channels.get(channelId);
@@ -566,6 +579,7 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
   /** RabbitMQ's reader crashes on a method it has no decoder for: the socket is reset, nothing said. */
   private onUnknownMethod(err: UnknownMethod): void {
     this.logger.warn({ classId: err.key >>> 16, methodId: err.key & 0xffff }, 'unknown method');
+    this.endReason = `unknown method ${err.key >>> 16}/${err.key & 0xffff}`;
     this.destroy();
   }
 
@@ -592,7 +606,8 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
   /** Sends connection.close for a hard error and waits for close-ok (up to RabbitMQ's 30 s). */
   closeWithError(err: AmqpError): void {
     if (this.phase >= State.Closing) return;
-    this.logger.warn({ code: err.code, text: err.text }, 'closing connection on error');
+    this.logger.error({ code: err.code, text: err.text }, 'closing connection on error');
+    this.endReason ??= `connection error: ${err.text}`;
     this.sendClose(err, CLOSING_TIMEOUT_MS);
   }
 
@@ -606,6 +621,7 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
     // an operator's close (the management API, a deleted vhost, shutdown) is no error of the client's
     if (this.phase >= State.Closing) return;
     this.logger.info({ code, text }, 'closing connection');
+    this.endReason ??= `closed by the broker: ${text}`;
     this.sendClose(new AmqpError(code, text), CLOSING_TIMEOUT_MS);
   }
 
@@ -650,6 +666,7 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
   private onHandshakeTimeout(): void {
     this.handshakeTimer = undefined;
     this.logger.info('handshake timeout');
+    this.endReason ??= 'handshake timeout';
     this.destroy();
   }
 
@@ -658,6 +675,7 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
    * discarded (Node turns a reset right after a write into an ordinary close).
    */
   destroy(): void {
+    this.endReason ??= 'socket dropped by the broker';
     this.enterClosed();
     this.parser.stop();
     if (this.socket.destroyed) return;
@@ -667,6 +685,8 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
   }
 
   private onSocketClosed(): void {
+    if (this.endReason === undefined) this.logger.warn('client unexpectedly closed TCP connection');
+    else this.logger.info({ reason: this.endReason }, 'connection closed');
     this.enterClosed();
     this.parser.stop();
     this.ctx.connectionClosed(this);
@@ -693,7 +713,8 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
         this.silentChecks = 0;
         this.receivedSinceBeat = false;
       } else if (++this.silentChecks >= 2) {
-        this.logger.warn({ timeout: this.heartbeat }, 'missed heartbeats from client');
+        this.logger.error({ timeout: this.heartbeat }, 'missed heartbeats from client');
+        this.endReason ??= `missed heartbeats from client, timeout: ${this.heartbeat}s`;
         return this.destroy();
       }
     }

@@ -102,7 +102,7 @@ export class FileStore implements MessageStore, LogOwner, JournalOwner {
     if (!log) {
       const dir = join(this.queuesDir, id);
       // a queue declared now has no directory yet: its log makes one with its first write
-      log = new FileQueueLog(dir, this, this.fs.existsSync(dir));
+      log = new FileQueueLog(dir, this, this.fs.existsSync(dir), { vhost, name: queue });
       this.logs.set(id, log);
     }
     return log;

@@ -162,14 +162,21 @@ export class FileQueueLog implements QueueLog {
   /** Unread messages the log could not write, after those in its files. */
   private readonly stranded: Stranded[] = [];
   private readonly fs: FileSystem;
+  /** The store's logger, its lines naming the queue (when the log is a queue's). */
+  private readonly logger: Logger;
 
-  /** `recover`: read what the directory holds; otherwise the log starts empty and touches no file until written. */
+  /**
+   * `recover`: read what the directory holds; otherwise the log starts empty and touches no file until
+   * written. `queue` names the queue in log lines ("'q' in vhost '/'"), beside the hashed directory.
+   */
   constructor(
     readonly dir: string,
     private readonly owner: LogOwner,
     recover = true,
+    queue?: { vhost: string; name: string },
   ) {
     this.fs = owner.fs;
+    this.logger = queue ? owner.logger.child({ vhost: queue.vhost, queue: queue.name }) : owner.logger;
     this.created = recover;
     if (recover) this.recover();
   }
@@ -212,7 +219,7 @@ export class FileQueueLog implements QueueLog {
     this.cursorSegment = this.segments[0];
     this.cursorOffset = 0;
     this.cursorIndex = 0;
-    if (this.unread > 0) this.owner.logger.info({ dir: this.dir, messages: this.unread, bytes: this.unreadBytes, segments: this.segments.length }, 'queue log recovered');
+    if (this.unread > 0) this.logger.info({ dir: this.dir, messages: this.unread, bytes: this.unreadBytes, segments: this.segments.length }, 'queue log recovered');
   }
 
   /** A missing ack file is an empty one; any other failure to read it is an error (acked messages would come back). */
@@ -220,7 +227,7 @@ export class FileQueueLog implements QueueLog {
     if (!this.fs.existsSync(s.ack.path)) return;
     const data = this.fs.readFileSync(s.ack.path);
     const end = scanRecords(data, (payload, offset) => {
-      if (!payload) return this.owner.logger.error({ file: s.ack.path, offset }, 'corrupt ack record skipped');
+      if (!payload) return this.logger.error({ file: s.ack.path, offset }, 'corrupt ack record skipped');
       for (let i = 0; i < payload.length; ) {
         const mark = payload[i];
         const index = payload.readUInt32BE(i + 1);
@@ -242,7 +249,7 @@ export class FileQueueLog implements QueueLog {
     const end = scanRecords(data, (payload, offset) => {
       const index = s.count++;
       if (!payload) {
-        this.owner.logger.error({ file: s.seg.path, offset, index }, 'corrupt message record skipped');
+        this.logger.error({ file: s.seg.path, offset, index }, 'corrupt message record skipped');
         s.setState(index, State.Removed);
         return;
       }
@@ -255,7 +262,7 @@ export class FileQueueLog implements QueueLog {
       this.unreadBytes += bodyLength(payload);
     });
     if (end < data.length) {
-      this.owner.logger.warn({ file: s.seg.path, at: end, cut: data.length - end }, 'torn record at the end of a segment cut off');
+      this.logger.warn({ file: s.seg.path, at: end, cut: data.length - end }, 'torn record at the end of a segment cut off');
       this.truncate(s.seg.path, end);
     }
     s.size = end;
@@ -458,7 +465,7 @@ export class FileQueueLog implements QueueLog {
       } catch (err) {
         // what the failed write left in the file is marked removed, should the marks get there
         s.marks.push(Mark.RemovedRange, first, s.count);
-        this.owner.logger.error({ file: s.seg.path, code: errorCode(err) }, 'cannot cut a failed write off the segment: its records are marked removed');
+        this.logger.error({ file: s.seg.path, code: errorCode(err) }, 'cannot cut a failed write off the segment: its records are marked removed');
       }
     }
     s.count = first;
@@ -548,7 +555,7 @@ export class FileQueueLog implements QueueLog {
     try {
       this.fs.rmSync(path);
     } catch (err) {
-      this.owner.logger.error({ file: path, code: errorCode(err) }, 'cannot delete a file the queue no longer needs');
+      this.logger.error({ file: path, code: errorCode(err) }, 'cannot delete a file the queue no longer needs');
     }
   }
 
@@ -578,7 +585,7 @@ export class FileQueueLog implements QueueLog {
       }
       if (chunk.length < RECORD_HEADER_SIZE) {
         // the file is shorter than its records say (changed under us): what is missing is lost
-        this.owner.logger.error({ file: s.seg.path, offset: this.cursorOffset }, 'segment ends before its last records');
+        this.logger.error({ file: s.seg.path, offset: this.cursorOffset }, 'segment ends before its last records');
         for (; this.cursorIndex < s.count; this.cursorIndex++) {
           if (s.states[this.cursorIndex] === State.Removed) continue;
           s.states[this.cursorIndex] = State.Removed;

@@ -55,6 +55,7 @@ describe('rabbitmq.conf', () => {
     ['ssl_options.verify = verify_peer', { tlsVerify: true }],
     ['ssl_options.fail_if_no_peer_cert = true', { tlsFailIfNoPeerCert: true }],
     ['ssl_cert_login_from = common_name', { sslCertLoginFrom: 'common_name' }],
+    ['management.ssl.port = 15671\nmanagement.ssl.certfile = /m.pem\nmanagement.ssl.keyfile = /m.key\nmanagement.ssl.cacertfile = /ca.pem', { managementPort: 15671, managementTlsCert: '/m.pem', managementTlsKey: '/m.key', managementTlsCa: '/ca.pem' }],
     ['ssl_options.certfile = /c.pem\nssl_options.keyfile = /k.pem\nauth_mechanisms.1 = EXTERNAL\nauth_mechanisms.2 = PLAIN', { authMechanisms: ['EXTERNAL', 'PLAIN'] }],
     ['load_definitions = /etc/rabbitmq/definitions.json', { definitions: '/etc/rabbitmq/definitions.json' }],
     ['log.console.level = warning', { logLevel: 'warn' }],

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo } from 'node:net';
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import amqp from 'amqplib';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -260,5 +260,53 @@ describe('warren CLI', () => {
     expect((await fetch(`http://127.0.0.1:${port}/nope`)).status).toBe(404);
     child.kill('SIGTERM');
     expect((await once(child, 'exit'))[0]).toBe(0);
+  });
+
+  it('logs each connection as an operator needs: accepted, opened (user, vhost, client name), channel errors, and closed with the reason, in ISO time', async () => {
+    const { child, port, output } = startCli(['--port', '0', '--in-memory', '--no-management', '--log-level', 'info', '--log-format', 'json']);
+    const p = await port;
+    const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${p}`, { clientProperties: { connection_name: 'billing' } });
+    const ch = await conn.createChannel();
+    ch.on('error', () => {});
+    await ch.checkQueue('nope').catch(() => {});
+    await conn.close();
+    const dropped = connect(p, '127.0.0.1');
+    await once(dropped, 'connect');
+    dropped.destroy();
+    await expect(amqp.connect(`amqp://guest:wrong@127.0.0.1:${p}`)).rejects.toThrow(/ACCESS_REFUSED/);
+    await new Promise((r) => setTimeout(r, 200));
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+    const lines = output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const find = (msg: string, extra: Record<string, unknown> = {}) => lines.find((l) => l.msg === msg && Object.entries(extra).every(([k, v]) => l[k] === v));
+    expect(find('connection opened')).toMatchObject({ level: 30, user: 'guest', vhost: '/', clientName: 'billing', peer: expect.stringMatching(/^127\.0\.0\.1:\d+$/) });
+    expect(find('channel error')).toMatchObject({ level: 50, channel: 1, code: 404, method: 'queue.declare', clientName: 'billing', text: "NOT_FOUND - no queue 'nope' in vhost '/'" });
+    expect(find('connection closed', { clientName: 'billing' })).toMatchObject({ level: 30, reason: 'client closed the connection' });
+    expect(find('client unexpectedly closed TCP connection')).toMatchObject({ level: 40 });
+    expect(find('login refused')).toMatchObject({ level: 50, user: 'guest', reason: 'invalid credentials' });
+    expect(lines.filter((l) => l.msg === 'accepting AMQP connection')).toHaveLength(3);
+    expect(String(find('connection opened')!.time)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  });
+
+  it('writes readable lines with --log-format pretty, and to log.file when the config says so', async () => {
+    const pretty = startCli(['--port', '0', '--in-memory', '--no-management', '--log-format', 'pretty']);
+    await new Promise<void>((resolve) => pretty.child.stdout.on('data', () => /Server startup complete/.test(pretty.output()) && resolve()));
+    pretty.child.kill('SIGTERM');
+    await once(pretty.child, 'exit');
+    expect(pretty.output()).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] INFO: listening on amqp:\/\/127\.0\.0\.1:\d+ /m);
+    const d = mkdtempSync(join(tmpdir(), 'warren-logfile-'));
+    writeFileSync(join(d, 'rabbitmq.conf'), `log.file = ${join(d, 'logs', 'warren.log')}\nlog.console.level = warning\n`);
+    const toFile = startCli(['--port', '0', '--in-memory', '--no-management', '--config', join(d, 'rabbitmq.conf')]);
+    const p = await toFile.port;
+    const dropped = connect(p, '127.0.0.1');
+    await once(dropped, 'connect');
+    dropped.destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    toFile.child.kill('SIGTERM');
+    await once(toFile.child, 'exit');
+    const logged = readFileSync(join(d, 'logs', 'warren.log'), 'utf8');
+    // warning and above only: the dropped socket, not the start-up lines
+    expect(logged).toMatch(/"msg":"client unexpectedly closed TCP connection"/);
+    expect(logged).not.toMatch(/Server startup complete/);
   });
 });

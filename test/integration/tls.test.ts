@@ -3,6 +3,7 @@
 import amqp from 'amqplib';
 import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import https from 'node:https';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,6 +114,23 @@ describe.skipIf(!hasOpenssl)('amqps', () => {
     const b = await broker({}, { config: { authMechanisms: ['EXTERNAL', 'PLAIN'] } });
     await expect(amqp.connect(b.url.replace('guest:guest@', ''), { credentials: amqp.credentials.external() })).rejects.toThrow(/ACCESS_REFUSED/);
     await expect(amqp.connect(b.tlsUrl!.replace('guest:guest@', ''), { ...clientTls('client'), credentials: amqp.credentials.external() })).rejects.toThrow(/ACCESS_REFUSED/);
+  });
+
+  it('serves the management API over HTTPS (management.ssl.*)', async () => {
+    const b = await startBroker({ management: { tls: { cert: pem('server.pem'), key: pem('server.key') } } });
+    started.push(b);
+    const url = new URL(b.managementUrl!);
+    expect(url.protocol).toBe('https:');
+    const body = await new Promise<string>((resolve, reject) => {
+      https
+        .get({ host: url.hostname, port: url.port, path: '/api/whoami', ca: pem('ca.pem'), auth: 'guest:guest' }, (res) => {
+          let text = '';
+          res.on('data', (d) => (text += d));
+          res.on('end', () => resolve(text));
+        })
+        .on('error', reject);
+    });
+    expect(JSON.parse(body)).toMatchObject({ name: 'guest', tags: ['administrator'] });
   });
 
   it('listens for amqps from the command line, and says when a certificate file is missing', async () => {
