@@ -79,6 +79,8 @@ export interface QueueHost {
   deadLetter(q: Queue, m: Message, reason: DeathReason): void;
   /** The policy that applies to the queue now. */
   policyFor(q: Queue): Policy | undefined;
+  /** Another empty log to keep messages out of memory (a priority level's), when the broker pages. */
+  pagingLog(): QueueLog | undefined;
 }
 
 export interface QueueOptions {
@@ -130,9 +132,17 @@ export class Queue {
   ) {
     this.clock = host.clock;
     this.limits = queueLimits(options.args, host.policyFor(this));
-    this.messages = this.limits.maxPriority === undefined ? new FifoMessages() : new PriorityMessages(this.limits.maxPriority);
-    // a priority queue keeps everything in memory: its order is not the log's
-    if (log !== undefined && this.limits.maxPriority !== undefined) this.load(Infinity, Infinity);
+    const max = this.limits.maxPriority;
+    if (max === undefined) this.messages = new FifoMessages();
+    else if (log === undefined || options.stored) {
+      // a stored priority queue keeps everything in memory: its order is not the log's
+      this.messages = new PriorityMessages(max);
+      if (log !== undefined) this.load(Infinity, Infinity);
+    } else {
+      // one that does not survive a restart pages each level out on its own
+      const paging = { open: () => host.pagingLog()!, seq: () => this.nextSeq++, residentMax: RESIDENT_MAX };
+      this.messages = new PriorityMessages(max, paging);
+    }
     this.touch();
   }
 
@@ -165,6 +175,7 @@ export class Queue {
     this.unusedTimer = undefined;
     this.expiryTimer = undefined;
     this.log?.destroy();
+    this.messages.dispose();
   }
 
   /** The policy in effect (the management API shows it). */
@@ -203,9 +214,9 @@ export class Queue {
 
   /** Where the ready messages are, for statistics: in memory, or only in the log (paged out). */
   get lengths(): { ready: number; readyBytes: number; resident: number; residentBytes: number; pagedOut: number; pagedOutBytes: number } {
-    const pagedOut = this.log?.unread ?? 0;
-    const pagedOutBytes = this.log?.unreadBytes ?? 0;
-    return { ready: this.readyCount, readyBytes: this.readyBytes, resident: this.messages.length, residentBytes: this.bytes, pagedOut, pagedOutBytes };
+    const pagedOut = (this.log?.unread ?? 0) + this.messages.pagedOut;
+    const pagedOutBytes = (this.log?.unreadBytes ?? 0) + this.messages.pagedOutBytes;
+    return { ready: this.readyCount, readyBytes: this.readyBytes, resident: this.messages.length - this.messages.pagedOut, residentBytes: this.bytes - this.messages.pagedOutBytes, pagedOut, pagedOutBytes };
   }
 
   /** Whether a new message goes to the log only: memory is full, or older ones are there already. */

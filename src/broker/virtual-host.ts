@@ -20,7 +20,7 @@ import { QuorumQueue } from './quorum.js';
 import { StreamQueue } from './stream.js';
 import { deadLettered, wouldCycle, type DeathReason } from './dead-letter.js';
 import { compilePolicy, effectivePolicy, type CompiledPolicy, type Policy } from './policy.js';
-import type { Definition, MessageStore, Pager } from './store.js';
+import type { Definition, MessageStore, Pager, QueueLog } from './store.js';
 import {
   bindingDefinition, bindingFromDefinition, exchangeDefinition, exchangeFromDefinition, policyDefinition, policyFromDefinition, queueDefinition, queueFromDefinition,
 } from './definitions.js';
@@ -394,6 +394,10 @@ export class VirtualHost implements QueueHost {
   private applyExchangePolicy(e: Exchange): void {
     const ae = effectivePolicy(this.policies.values(), 'exchange', e.name)?.definition['alternate-exchange'];
     e.policyAlternate = typeof ae === 'string' ? ae : undefined;
+  }
+
+  pagingLog(): QueueLog | undefined {
+    return this.context.pager?.pagingLog();
   }
 
   queueUnused(q: Queue): void {

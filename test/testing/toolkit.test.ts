@@ -302,4 +302,26 @@ describe('in-memory brokers', () => {
     started = started.filter((x) => x !== b);
     expect(existsSync(dir)).toBe(false);
   }, 30_000);
+
+  it('page a priority queue too, level by level, delivering highest priority first and FIFO within one', async () => {
+    const b = await broker();
+    const ch = await (await connect(b.url)).createChannel();
+    await ch.assertQueue('prio', { arguments: { 'x-max-priority': 3 } });
+    for (let i = 0; i < 20_000; i++) ch.sendToQueue('prio', Buffer.from(String(i)), { priority: i % 4 });
+    await b.waitFor.queue('prio', { messages: 20_000 }, { timeout: 20_000 });
+    expect(b.inspect.peek('prio', { limit: 1 }).pagedOut).toBeGreaterThan(0);
+    await ch.prefetch(500);
+    const got: number[] = [];
+    await new Promise<void>((resolve) => {
+      void ch.consume('prio', (m) => {
+        got.push(Number(m!.content.toString()));
+        ch.ack(m!);
+        if (got.length === 20_000) resolve();
+      });
+    });
+    // all of priority 3 first (in publish order), then 2, 1, 0
+    const expected = [3, 2, 1, 0].flatMap((p) => Array.from({ length: 5000 }, (_, k) => k * 4 + p));
+    expect(got).toEqual(expected);
+    await b.waitFor.queue('prio', { messages: 0 });
+  }, 60_000);
 });
