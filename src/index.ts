@@ -276,6 +276,7 @@ export function loadDefinitionsFile(broker: Broker, path: string): void {
   if (defs === null || typeof defs !== 'object' || Array.isArray(defs)) throw new Error(`definitions file ${path} is not a JSON object`);
   try {
     importDefinitions(broker, defs as Parameters<typeof importDefinitions>[1]);
+    broker.logger.info({ file: path }, 'definitions imported');
   } catch (err) {
     if (err instanceof DefinitionsError) throw new Error(`definitions file ${path}: ${err.message}`);
     throw err;

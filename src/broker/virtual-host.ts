@@ -373,6 +373,7 @@ export class VirtualHost implements QueueHost {
     this.store?.putDefinition(policyDefinition(this.name, policy));
     this.policies.set(policy.name, compiled);
     this.applyPolicies();
+    this.context.logger.info({ vhost: this.name, policy: policy.name, pattern: policy.pattern, applyTo: policy.applyTo, priority: policy.priority }, 'policy set');
   }
 
   clearPolicy(name: string): void {
@@ -380,6 +381,7 @@ export class VirtualHost implements QueueHost {
     this.store?.deleteDefinition('policy', this.name, name);
     this.policies.delete(name);
     this.applyPolicies();
+    this.context.logger.info({ vhost: this.name, policy: name }, 'policy cleared');
   }
 
   policyFor(q: Queue): Policy | undefined {

@@ -11,6 +11,7 @@ export function registerDefinitionRoutes(add: AddRoute): void {
     const body = bodyObject(req, 'failed_to_parse_json');
     try {
       importDefinitions(ctx.broker, body, { vhost: vhost === undefined ? undefined : req.params.vhost, user: req.user.name });
+      ctx.logger.info({ user: req.user.name, vhost: vhost === undefined ? undefined : req.params.vhost }, 'definitions imported over the management API');
     } catch (err) {
       if (err instanceof DefinitionsError) throw badRequest(err.message);
       throw err;

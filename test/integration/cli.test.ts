@@ -263,7 +263,9 @@ describe('warren CLI', () => {
   });
 
   it('logs each connection as an operator needs: accepted, opened (user, vhost, client name), channel errors, and closed with the reason, in ISO time', async () => {
-    const { child, port, output } = startCli(['--port', '0', '--in-memory', '--no-management', '--log-level', 'info', '--log-format', 'json']);
+    const defs = join(mkdtempSync(join(tmpdir(), 'warren-logdefs-')), 'definitions.json');
+    writeFileSync(defs, JSON.stringify({ policies: [{ vhost: '/', name: 'ttl', pattern: '^t\\.', 'apply-to': 'queues', definition: { 'message-ttl': 1000 }, priority: 0 }] }));
+    const { child, port, output } = startCli(['--port', '0', '--in-memory', '--no-management', '--log-level', 'info', '--log-format', 'json', '--definitions', defs]);
     const p = await port;
     const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${p}`, { clientProperties: { connection_name: 'billing' } });
     const ch = await conn.createChannel();
@@ -285,6 +287,8 @@ describe('warren CLI', () => {
     expect(find('client unexpectedly closed TCP connection')).toMatchObject({ level: 40 });
     expect(find('login refused')).toMatchObject({ level: 50, user: 'guest', reason: 'invalid credentials' });
     expect(lines.filter((l) => l.msg === 'accepting AMQP connection')).toHaveLength(3);
+    expect(find('policy set')).toMatchObject({ level: 30, vhost: '/', policy: 'ttl', pattern: '^t\\.', applyTo: 'queues' });
+    expect(find('definitions imported')).toMatchObject({ level: 30, file: defs });
     expect(String(find('connection opened')!.time)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });
 
