@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import FindMyWay from 'find-my-way';
+import { dashboardFile } from './dashboard.js';
 import type { Broker } from '../broker/broker.js';
 import { BrokerError } from '../broker/errors.js';
 import type { Logger } from '../broker/logger.js';
@@ -163,6 +164,13 @@ export class ManagementServer {
     const url = new URL(req.url ?? '/', 'http://warren');
     const method = (req.method ?? 'GET').toUpperCase();
     if (url.pathname === '/api' || url.pathname === '/api/') return this.write(res, { status: 301, headers: { location: '/api/index.html' } }, false);
+    // the dashboard: its page signs in with the API's Basic auth, so its files need none
+    const file = (method === 'GET' || method === 'HEAD') && !url.pathname.startsWith('/api/') ? dashboardFile(url.pathname) : undefined;
+    if (file) {
+      res.writeHead(200, { 'content-type': file.type, 'content-length': file.body.length, 'cache-control': 'no-cache' });
+      res.end(method === 'HEAD' ? undefined : file.body);
+      return;
+    }
     const lookup = method === 'HEAD' ? 'GET' : (method as Method);
     const found = METHODS.includes(lookup as Method) ? this.router.find(lookup as Method, url.pathname) : null;
     if (found === null) {
