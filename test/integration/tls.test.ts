@@ -110,6 +110,22 @@ describe.skipIf(!hasOpenssl)('amqps', () => {
     expect(await roundTrip(url, clientTls('client'), { credentials: amqp.credentials.external() })).toBe('over tls');
   });
 
+  it('logs pika in with EXTERNAL and its client certificate', async () => {
+    const b = await broker({ ca: pem('ca.pem'), verify: true }, { config: { authMechanisms: ['EXTERNAL'] } });
+    b.addUser('CN=tls-user,O=Warren Tests', 'unused');
+    const port = new URL(b.tlsUrl!).port;
+    const script = [
+      'import pika, ssl',
+      `ctx = ssl.create_default_context(cafile=${JSON.stringify(file('ca.pem'))})`,
+      `ctx.load_cert_chain(${JSON.stringify(file('client.pem'))}, ${JSON.stringify(file('client.key'))})`,
+      `params = pika.ConnectionParameters('127.0.0.1', ${port}, ssl_options=pika.SSLOptions(ctx, 'localhost'), credentials=pika.credentials.ExternalCredentials())`,
+      'c = pika.BlockingConnection(params); ch = c.channel(); q = ch.queue_declare("", exclusive=True).method.queue',
+      'ch.basic_publish("", q, b"external"); print(ch.basic_get(q, auto_ack=True)[2].decode()); c.close()',
+    ].join('\n');
+    const { stdout } = await run('/usr/bin/python3', ['-c', script]);
+    expect(stdout).toBe('external\n');
+  });
+
   it('refuses EXTERNAL on a plain connection, and on TLS without verify_peer (unsafe)', async () => {
     const b = await broker({}, { config: { authMechanisms: ['EXTERNAL', 'PLAIN'] } });
     await expect(amqp.connect(b.url.replace('guest:guest@', ''), { credentials: amqp.credentials.external() })).rejects.toThrow(/ACCESS_REFUSED/);
