@@ -1,5 +1,5 @@
 // The examples in docs/testing.md, run as their readers would run them: node:test, vitest with a
-// global set-up, a pytest fixture, and `warren run` in CI. They import 'warren' (this package, by its
+// global set-up, mocha root hooks, a jest global set-up, a pytest fixture, and `warren run` in CI. They import 'warren' (this package, by its
 // name) and start the built `warren` command.
 import { execFile, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -24,6 +24,18 @@ describe('docs/testing.md examples', () => {
     const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
     const { stdout } = await run(process.execPath, [vitest, 'run', '--config', join(examples, 'vitest.config.mjs')], { cwd: root, env: { ...process.env, NO_COLOR: '1' } });
     expect(stdout).toMatch(/Tests\s+1 passed/);
+  });
+
+  it('mocha: root hooks that start a broker, reset it before each test and close it', async () => {
+    const mocha = join(root, 'node_modules', 'mocha', 'bin', 'mocha.js');
+    const { stdout } = await run(process.execPath, [mocha, '--reporter', 'dot', '--require', join(examples, 'mocha', 'hooks.mjs'), join(examples, 'mocha', 'orders.spec.mjs')], { cwd: root });
+    expect(stdout).toMatch(/2 passing/);
+  });
+
+  it('jest: a global set-up that hands the broker to the tests through AMQP_URL', async () => {
+    const jest = join(root, 'node_modules', 'jest', 'bin', 'jest.js');
+    const { stderr } = await run(process.execPath, [jest, '--config', join(examples, 'jest', 'jest.config.cjs')], { cwd: root, env: { ...process.env, NO_COLOR: '1' } });
+    expect(stderr).toMatch(/Tests:\s+1 passed, 1 total/);
   });
 
   it.skipIf(!hasPytest)('pytest: a session fixture that starts warren --port 0 --print-url', async () => {

@@ -41,7 +41,7 @@ describe.skipIf(!hasChromium)('the dashboard', () => {
 
   async function show(hash: string, name: string): Promise<void> {
     await page.goto(`${base}/${hash}`);
-    await page.waitForFunction((p) => document.getElementById('main')?.dataset.page === p, hash.split('/')[1]);
+    await page.waitForSelector(`main[data-page="${hash.split('/')[1]}"]`);
     if (screenshots) {
       mkdirSync(screenshots, { recursive: true });
       await page.screenshot({ path: join(screenshots, `${name}.png`) });
@@ -58,9 +58,11 @@ describe.skipIf(!hasChromium)('the dashboard', () => {
     try {
       await show('#/overview', 'overview');
       const depth = '[data-chart="Queued messages"]';
-      await page.waitForFunction((sel) => Number(document.querySelector<HTMLElement>(sel)?.dataset.points) >= 3, depth, { timeout: 10_000 });
-      const first = JSON.parse((await page.getAttribute(depth, 'data-last'))!) as number[];
-      await page.waitForFunction(([sel, before]) => JSON.parse(document.querySelector<HTMLElement>(sel)!.dataset.last!)[2] > before, [depth, first[2]] as const, { timeout: 10_000 });
+      await expect.poll(async () => Number(await page.getAttribute(depth, 'data-points')), { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+      const last = async () => JSON.parse((await page.getAttribute(depth, 'data-last'))!) as number[];
+      const first = await last();
+      // the total queued grows from one sample to a later one
+      await expect.poll(async () => (await last())[2], { timeout: 10_000 }).toBeGreaterThan(first[2]);
       const rates = JSON.parse((await page.getAttribute('[data-chart="Message rates (per second)"]', 'data-last'))!) as number[];
       expect(rates[0]).toBeGreaterThan(0);
       if (screenshots) await page.screenshot({ path: join(screenshots, 'overview.png') });
@@ -82,7 +84,7 @@ describe.skipIf(!hasChromium)('the dashboard', () => {
     await page.waitForSelector('#messages pre');
     expect(await page.locator('#messages pre').count()).toBe(5);
     await page.click('text=Purge messages');
-    await page.waitForFunction(() => document.querySelector('[data-stat=Ready] b')?.textContent === '0');
+    await expect.poll(() => page.textContent('[data-stat=Ready] b')).toBe('0');
     expect((await ch.checkQueue('dash-purge')).messageCount).toBe(0);
     await conn.close();
   });
