@@ -260,12 +260,24 @@ function addVhost(broker: Broker, name: string): void {
  * Imports a definitions.json file (as RabbitMQ's load_definitions does at boot). Throws an Error whose
  * message names the file, and the entity and the reason when one cannot be taken.
  */
-export function loadDefinitionsFile(broker: Broker, path: string): void {
+export function loadDefinitionsFile(broker: Broker, path: string, defs: Definitions = readDefinitionsFile(path)): void {
+  try {
+    importDefinitions(broker, defs as Parameters<typeof importDefinitions>[1]);
+    broker.logger.info({ file: path }, 'definitions imported');
+  } catch (err) {
+    if (err instanceof DefinitionsError) throw new Error(`definitions file ${path}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** A definitions.json file, read and parsed (the CLI does it before it locks the data directory). */
+export function readDefinitionsFile(path: string): Definitions {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new Error(`definitions file ${path} cannot be read: ${(err as Error).message}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(`definitions file ${path} cannot be read: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`);
   }
   let defs: unknown;
   try {
@@ -274,13 +286,7 @@ export function loadDefinitionsFile(broker: Broker, path: string): void {
     throw new Error(`definitions file ${path} is not JSON: ${(err as Error).message}`);
   }
   if (defs === null || typeof defs !== 'object' || Array.isArray(defs)) throw new Error(`definitions file ${path} is not a JSON object`);
-  try {
-    importDefinitions(broker, defs as Parameters<typeof importDefinitions>[1]);
-    broker.logger.info({ file: path }, 'definitions imported');
-  } catch (err) {
-    if (err instanceof DefinitionsError) throw new Error(`definitions file ${path}: ${err.message}`);
-    throw err;
-  }
+  return defs as Definitions;
 }
 
 const urlHost = (host: string) => (host.includes(':') ? `[${host}]` : host);

@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { Server, type TlsListenerOptions } from '../server/server.js';
-import { loadDefinitionsFile, nodeInfo, openBroker } from '../index.js';
+import { loadDefinitionsFile, nodeInfo, openBroker, readDefinitionsFile } from '../index.js';
 import { defaultConfig } from '../server/config.js';
 import { BufferedLogger } from '../broker/logger.js';
 import { WARREN_VERSION } from '../server/config.js';
@@ -111,8 +111,9 @@ async function main(): Promise<void> {
   const defaults = { user: settings.defaultUser, password: settings.defaultPass, tags: settings.defaultUserTags, vhost: settings.defaultVhost, permissions: settings.defaultPermissions };
   // listen first: loading pino takes longer than everything else at start-up
   const early = new BufferedLogger();
+  const definitions = settings.definitions === undefined ? undefined : readDefinitionsFile(settings.definitions);
   const { broker, recoveryMs } = openDataDir(dataDir, () => openBroker({ dataDir, logger: early, config, defaults }));
-  if (settings.definitions !== undefined) loadDefinitionsFile(broker, settings.definitions);
+  if (definitions !== undefined) loadDefinitionsFile(broker, settings.definitions!, definitions);
   // every frame from the first connection on
   const trace = settings.trace === undefined ? undefined : new FrameTrace(broker, settings.trace);
   const server = new Server({ logger: early, broker, config });

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo } from 'node:net';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import amqp from 'amqplib';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -240,6 +240,17 @@ describe('warren CLI', () => {
     isFile.child.stderr.on('data', (d) => (err2 += d));
     expect((await once(isFile.child, 'exit'))[0]).toBe(1);
     expect(err2).toBe(`warren: the data directory ${file} cannot be used: it is a file, not a directory (choose another with --data-dir, or --in-memory)\n`);
+  });
+
+  it('says when the definitions file is missing, before it opens the data directory', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'warren-nodefs-'));
+    const child = spawn(process.execPath, [cli, '--port', '0', '--no-management', '--definitions', 'absent.json'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    expect((await once(child, 'exit'))[0]).toBe(1);
+    expect(err).toBe('warren: definitions file absent.json cannot be read: no such file\n');
+    // nothing was created: the file was read before the data directory
+    expect(existsSync(join(cwd, 'warren-data'))).toBe(false);
   });
 
   it('prints its settings and where they came from with --print-config, starting nothing', async () => {
