@@ -1,38 +1,23 @@
 // amqps: the TLS listener with certificates made here by Debian's openssl, client certificates
 // (verify_peer, fail_if_no_peer_cert), the EXTERNAL mechanism, and two clients: amqplib and pika.
 import amqp from 'amqplib';
-import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import https from 'node:https';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type BrokerOptions, type RunningBroker } from '../../src/index.js';
+import { hasOpenssl, makeCertificates, type Certificates } from '../support/certificates.js';
 
 const run = promisify(execFile);
-const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
 if (!hasOpenssl) console.warn('TLS tests skipped: openssl is not installed (Debian: openssl)');
-const dir = mkdtempSync(join(tmpdir(), 'warren-tls-'));
-const file = (name: string) => join(dir, name);
-const pem = (name: string) => readFileSync(file(name));
-
-/** A key and a certificate for `subject`, signed by `ca` (or self-signed). */
-function certificate(name: string, subject: string, ca?: string, altNames?: string): void {
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
-  openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', file(`${name}.key`), '-out', file(`${name}.csr`), '-subj', subject);
-  if (altNames) writeFileSync(file(`${name}.ext`), `subjectAltName=${altNames}\n`);
-  const sign = ca ? ['-CA', file(`${ca}.pem`), '-CAkey', file(`${ca}.key`), '-CAcreateserial'] : ['-signkey', file(`${name}.key`)];
-  openssl('x509', '-req', '-in', file(`${name}.csr`), ...sign, '-out', file(`${name}.pem`), '-days', '2', ...(altNames ? ['-extfile', file(`${name}.ext`)] : []));
-}
+let certs: Certificates;
+const file = (name: string) => certs.file(name);
+const pem = (name: string) => certs.pem(name);
 
 beforeAll(() => {
-  if (!hasOpenssl) return;
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', file('ca.key'), '-out', file('ca.pem'), '-days', '2', '-subj', '/CN=Warren test CA'], { stdio: 'ignore' });
-  certificate('server', '/CN=localhost', 'ca', 'IP:127.0.0.1,DNS:localhost');
-  certificate('client', '/O=Warren Tests/CN=tls-user', 'ca');
-  certificate('rogue', '/CN=tls-user');
+  if (hasOpenssl) certs = makeCertificates();
 });
 
 let started: RunningBroker[] = [];
