@@ -31,7 +31,8 @@ let env: Env;
 const works = (command: string, args: string[]) => spawnSync(command, args).status === 0;
 /** Clients driven by a script of the same scenarios, printing a JSON line per feature (Debian packages). */
 const SCRIPT_CLIENTS = [
-  { name: 'python3-pika', package: 'python3-pika', command: '/usr/bin/python3', script: 'pika_features.py', installed: works('/usr/bin/python3', ['-c', 'import pika']) },
+  { name: 'python3-pika (BlockingConnection)', package: 'python3-pika', command: '/usr/bin/python3', script: 'pika_features.py', installed: works('/usr/bin/python3', ['-c', 'import pika']) },
+  { name: 'python3-pika (AsyncioConnection)', package: 'python3-pika', command: '/usr/bin/python3', script: 'pika_asyncio_features.py', installed: works('/usr/bin/python3', ['-c', 'import pika']) },
   { name: 'python3-amqp', package: 'python3-amqp', command: '/usr/bin/python3', script: 'py_amqp_features.py', installed: works('/usr/bin/python3', ['-c', 'import amqp']) },
   { name: 'ruby-bunny', package: 'ruby-bunny', command: 'ruby', script: 'bunny_features.rb', installed: works('ruby', ['-e', 'require "bunny"']) },
 ];
