@@ -289,3 +289,105 @@ export const NODE_CLIENTS = {
   'rabbitmq-client': rabbitmqClient,
   'amqp-connection-manager': connectionManager,
 };
+
+/**
+ * rascal: configuration-driven (vhosts, queues, publications, subscriptions set up front), so its
+ * scenarios are its own; confirms are its publications' default, and it has no direct reply-to.
+ */
+async function rascalBroker(url, { heartbeat, ca } = {}, queue) {
+  const { BrokerAsPromised, withDefaultConfig } = require('rascal');
+  const vhost = {
+    connection: { url: withHeartbeat(url, { heartbeat }), socketOptions: ca ? { ca: [ca] } : {}, retry: { max: 0 } },
+    ...(queue
+      ? {
+          queues: { [queue]: { assert: true, options: { durable: false } } },
+          publications: { p: { queue } },
+          subscriptions: { s: { queue, prefetch: 1 } },
+        }
+      : {}),
+  };
+  const broker = await BrokerAsPromised.create(withDefaultConfig({ vhosts: { '/': vhost } }));
+  broker.on('error', () => {});
+  return broker;
+}
+
+/** The queue's message count, through the connection rascal hands out (amqplib's callback API). */
+async function messageCount(broker, q) {
+  const conn = await broker.connect('/');
+  const call = (fn) => new Promise((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
+  const ch = await call((cb) => conn.createChannel(cb));
+  const { messageCount: count } = await call((cb) => ch.checkQueue(q, cb));
+  await call((cb) => conn.close(cb));
+  return count;
+}
+
+const published = (publication) => new Promise((resolve, reject) => publication.on('success', resolve).on('error', reject).on('return', () => reject(new Error('returned'))));
+
+/** The messages a subscription gets, handed to `on(message, content, ackOrNack)` one by one. */
+async function subscribe(broker, on) {
+  const sub = await broker.subscribe('s');
+  sub.on('message', on).on('error', () => {});
+  return sub;
+}
+
+export const RASCAL = {
+  version: () => versionOf('rascal'),
+  features: {
+    connect: async (env) => (await rascalBroker(env.url)).shutdown(),
+    declare: async (env) => {
+      const q = unique('declare');
+      const broker = await rascalBroker(env.url, {}, q);
+      expect((await messageCount(broker, q)) === 0, 'the declared queue is there, empty');
+      await broker.shutdown();
+    },
+    'publish and consume': async (env) => {
+      const broker = await rascalBroker(env.url, {}, unique('consume'));
+      const got = new Promise((resolve) => subscribe(broker, (m, content, ackOrNack) => (ackOrNack(), resolve(content))));
+      await published(await broker.publish('p', 'hello'));
+      expect((await got) === 'hello', 'the message is consumed');
+      await broker.shutdown();
+    },
+    ack: async (env) => {
+      const q = unique('ack');
+      const broker = await rascalBroker(env.url, {}, q);
+      const acked = new Promise((resolve) => subscribe(broker, (m, content, ackOrNack) => (ackOrNack(), resolve())));
+      await published(await broker.publish('p', 'to ack'));
+      await acked;
+      await pause(50);
+      expect((await messageCount(broker, q)) === 0, 'the acked message is gone');
+      await broker.shutdown();
+    },
+    'reject and requeue': async (env) => {
+      const broker = await rascalBroker(env.url, {}, unique('requeue'));
+      const seen = [];
+      const twice = new Promise((resolve) =>
+        subscribe(broker, (m, content, ackOrNack) => {
+          seen.push(m.fields.redelivered);
+          if (seen.length === 1) ackOrNack(new Error('not yet'), { strategy: 'nack', requeue: true });
+          else (ackOrNack(), resolve());
+        }),
+      );
+      await published(await broker.publish('p', 'again'));
+      await twice;
+      expect(seen[0] === false && seen[1] === true, `redelivered flags ${seen}`);
+      await broker.shutdown();
+    },
+    confirms: async (env) => {
+      const broker = await rascalBroker(env.url, {}, unique('confirm'));
+      // a publication's success is the broker's confirm
+      await published(await broker.publish('p', 'confirmed'));
+      await broker.shutdown();
+    },
+    heartbeats: async (env) => {
+      const broker = await rascalBroker(env.url, { heartbeat: 1 }, unique('heartbeat'));
+      await pause(2500);
+      await published(await broker.publish('p', 'still here'));
+      await broker.shutdown();
+    },
+    TLS: async (env) => {
+      const broker = await rascalBroker(env.tlsUrl, { ca: env.ca }, unique('tls'));
+      await published(await broker.publish('p', 'over tls'));
+      await broker.shutdown();
+    },
+  },
+};

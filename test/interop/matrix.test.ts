@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type RunningBroker } from '../../src/index.js';
 import { hasOpenssl, makeCertificates, type Certificates } from '../support/certificates.js';
 // @ts-expect-error plain JavaScript, shared with no build step
-import { FEATURES, NODE_CLIENTS } from './clients.mjs';
+import { FEATURES, NODE_CLIENTS, RASCAL } from './clients.mjs';
 
 const run = promisify(execFile);
 const DOC = join(import.meta.dirname, '..', '..', 'docs', 'CONFORMANCE.md');
@@ -117,6 +117,20 @@ describe.skipIf(!hasOpenssl)('the interop matrix', () => {
       expect(features).toEqual(Object.fromEntries(featureNames.map((f) => [f, 'yes'])));
     }, 60_000);
   }
+
+  it('rascal: every feature it has (no direct reply-to)', async () => {
+    const features: Record<string, Result> = {};
+    for (const [feature, scenario] of Object.entries(RASCAL.features as Record<string, (e: Env) => Promise<void>>)) {
+      try {
+        await scenario(env);
+        features[feature] = 'yes';
+      } catch (err) {
+        features[feature] = `FAILED: ${(err as Error).message}`;
+      }
+    }
+    results.set('rascal', { version: RASCAL.version(), features });
+    expect(features).toEqual(Object.fromEntries(featureNames.filter((f) => f !== 'RPC with direct reply-to').map((f) => [f, 'yes'])));
+  }, 60_000);
 
   for (const c of SCRIPT_CLIENTS) {
     it.skipIf(!c.installed)(`${c.name}: every feature`, async () => {
