@@ -3,8 +3,9 @@
 // management API) or against the broker at --url, and prints the counts as one JSON line.
 //   node scripts/client-suite.mjs amqplib /path/to/amqplib-checkout [--url amqp://…] [--management-url http://…]
 // The checkout is the client's repository (fetched, e.g. with the tool library's `fetch`), with its
-// dependencies installed. Supported: amqplib (its `node --test` suite, URL=…; some of its tests dial
-// amqp://localhost, so Warren listens on 5672 and, with --url, those need a broker there too).
+// dependencies installed. Supported: amqplib (its `node --test` suite, URL=…) and pika (its acceptance
+// tests). Both dial localhost:5672 themselves, so Warren listens on [::]:5672; with --url, the broker
+// must be there too.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,6 +26,20 @@ const SUITES = {
       skipped: Number(/^# skipped (\d+)$/m.exec(out)?.[1] ?? 0) + Number(/^# todo (\d+)$/m.exec(out)?.[1] ?? 0),
       failures: [...out.matchAll(/^\s*not ok \d+ - (.*)$/gm)].map((m) => m[1]).filter((t) => !/^(?:test\/)?\S+\.test\.js$/.test(t)),
     }),
+  },
+  pika: {
+    check: (dir) => existsSync(join(dir, 'tests', 'acceptance', 'blocking_adapter_test.py')),
+    // its acceptance tests, as its CI runs them (pytest, pytest-timeout, twisted, tornado, gevent from Debian)
+    command: () => ['/usr/bin/python3', ['-m', 'pytest', '-p', 'no:cacheprovider', '-o', 'python_files=*_tests.py *_test.py', '--timeout', '120', '-q', '-rf', 'tests/acceptance']],
+    env: () => ({ PYTHONPATH: '.' }),
+    // the tests dial 127.0.0.1:5672 and localhost:5672
+    port: 5672,
+    host: '::',
+    counts: (out) => {
+      const summary = /^=*\s*(.*) in [\d.]+s/.exec(out.split('\n').reverse().find((l) => / in [\d.]+s/.test(l)) ?? '')?.[1] ?? '';
+      const count = (what) => Number(new RegExp(`(\\d+) ${what}`).exec(summary)?.[1] ?? 0);
+      return { passed: count('passed'), failed: count('failed') + count('error'), skipped: count('skipped'), failures: [...out.matchAll(/^FAILED (\S+)/gm)].map((m) => m[1]) };
+    },
   },
 };
 
