@@ -8,14 +8,17 @@ export interface Access {
   check(kind: 'exchange' | 'queue', name: string, permission: PermissionKind): void;
   /** Throws RabbitMQ's 403 when the user's topic permission on a topic exchange refuses the routing key. */
   checkTopic(exchange: string, routingKey: string, permission: 'write' | 'read'): void;
+  /** The user is tagged impersonator: its messages may carry another user's user_id. */
+  readonly mayImpersonate: boolean;
 }
 
 /** Everything allowed: for the broker's own operations (definitions import, tests). */
-export const unrestricted: Access = { check: () => {}, checkTopic: () => {} };
+export const unrestricted: Access = { check: () => {}, checkTopic: () => {}, mayImpersonate: true };
 
 /** A user's permissions in one vhost, read at each check (so changes apply at once). */
-export function userAccess(permissions: PermissionStore, user: string, vhost: string): Access {
+export function userAccess(permissions: PermissionStore, user: string, vhost: string, mayImpersonate: boolean): Access {
   return {
+    mayImpersonate,
     check(kind, name, permission) {
       // the default exchange is amq.default to permissions
       const resource = kind === 'exchange' && name === '' ? 'amq.default' : name;

@@ -177,7 +177,7 @@ export class Broker implements VhostContext {
 
   /** What `user` may do in `vhost`, checked as RabbitMQ checks it; undefined `user` allows everything. */
   access(user: string | undefined, vhost: string): Access {
-    return user === undefined ? unrestricted : userAccess(this.permissions, user, vhost);
+    return user === undefined ? unrestricted : userAccess(this.permissions, user, vhost, this.users.get(user)?.tags.includes('impersonator') ?? false);
   }
 
   /**

@@ -1,7 +1,7 @@
 // What a published message is checked for and rewritten with, and what publishing it did: the rules
 // that belong to a message, whichever door (AMQP, HTTP, a test) it came in by.
 import { CONTENT_HEADER_PREFIX_SIZE, decodeContentHeader } from '../protocol/frames.js';
-import { FLAG_EXPIRATION, FLAG_HEADERS } from '../protocol/generated/spec.js';
+import { FLAG_EXPIRATION, FLAG_HEADERS, FLAG_USER_ID } from '../protocol/generated/spec.js';
 import { preconditionFailed } from './errors.js';
 import { Message, contentHeaderOf, sortedTable } from './message.js';
 import { Enqueued, type Queue } from './queue.js';
@@ -61,9 +61,24 @@ export function messageTtl(header: Buffer): number | undefined {
   if ((header.readUInt16BE(CONTENT_HEADER_PREFIX_SIZE - 2) & FLAG_EXPIRATION) === 0) return undefined;
   const expiration = decodeContentHeader(header).properties.expiration ?? '';
   const m = /^([+-]?\d+)([\s\S]*)$/.exec(expiration);
-  const reason = !m ? 'no_integer' : m[2] !== '' ? `{leftover_string,${JSON.stringify(m[2])}}` : Number(m[1]) < 0 ? `{value_negative,${Number(m[1])}}` : undefined;
+  // as an Erlang integer: exact however long
+  const n = m ? BigInt(m[1]) : 0n;
+  const reason = !m ? 'no_integer' : m[2] !== '' ? `{leftover_string,${JSON.stringify(m[2])}}` : n < 0n ? `{value_negative,${n}}` : n > MAX_EXPIRY ? `{value_too_large,${n}}` : undefined;
   if (reason !== undefined) throw preconditionFailed(`invalid expiration '${expiration}': ${reason}`);
   return Number(m![1]);
+}
+
+/** rabbit_misc:check_expiry's ceiling: ten years, in ms. */
+const MAX_EXPIRY = 315_360_000_000n;
+
+/**
+ * RabbitMQ's check_user_id_header: a user_id property must name the connection's user, unless the
+ * user is tagged impersonator.
+ */
+export function checkUserId(header: Buffer, user: string, impersonator: boolean): void {
+  if ((header.readUInt16BE(CONTENT_HEADER_PREFIX_SIZE - 2) & FLAG_USER_ID) === 0 || impersonator) return;
+  const claimed = decodeContentHeader(header).properties.userId ?? '';
+  if (claimed !== user) throw preconditionFailed(`user_id property set to '${claimed}' but authenticated user was '${user}'`);
 }
 
 const CC_BYTES = Buffer.from('CC');

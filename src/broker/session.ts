@@ -11,7 +11,7 @@ import { Deliveries, type Delivery } from './deliveries.js';
 import { accessRefused, notAllowed, notFound, notImplemented, preconditionFailed } from './errors.js';
 import { Message, contentHeaderOf, type QueuedMessage } from './message.js';
 import { MessageCounters, announce } from './observation.js';
-import { messageTtl, type PublishOutcome } from './publishing.js';
+import { checkUserId, messageTtl, type PublishOutcome } from './publishing.js';
 import type { Consumer, Queue, Settlement } from './queue.js';
 import type { TraceSource } from './trace.js';
 import { REPLY_TO, generatedName, type ExchangeDeclare, type QueueDeclare, type ReplyTarget, type VirtualHost } from './virtual-host.js';
@@ -370,10 +370,12 @@ export class Session {
   // ---- publishing ----
 
   /**
-   * The checks of basic.publish, in RabbitMQ's order (write permission, the exchange, internal, topic
-   * permission, immediate, the expiration): the message's own TTL, when it has one.
+   * The checks of basic.publish, in RabbitMQ's order (immediate, write permission, the exchange,
+   * internal, topic permission, user_id, the expiration): the message's own TTL, when it has one.
    */
   checkPublish(exchangeName: string, routingKey: string, immediate: boolean, header: Buffer): number | undefined {
+    // RabbitMQ refuses immediate before it looks at anything else
+    if (immediate) throw notImplemented('immediate=true');
     if (exchangeName !== this.writableExchange) {
       this.access.check('exchange', exchangeName, 'write');
       this.writableExchange = exchangeName;
@@ -383,7 +385,8 @@ export class Session {
       throw accessRefused(`cannot publish to internal exchange '${exchangeName}' in vhost '${this.vhost.name}'`);
     }
     if (exchange.type === 'topic') this.access.checkTopic(exchangeName, routingKey, 'write');
-    if (immediate) throw notImplemented('immediate=true');
+    // the broker's own sessions (definitions, tests) act for no one
+    if (this.user !== '') checkUserId(header, this.user, this.access.mayImpersonate);
     return messageTtl(header);
   }
 

@@ -210,6 +210,29 @@ describe('basic.publish', () => {
     await expectRawConnectionClose(c, 540, 'NOT_IMPLEMENTED - immediate=true', 60, 40);
   });
 
+  it('answers immediate=true with 540 before looking at the exchange', async () => {
+    const c = await raw();
+    rawPublish(c, 1, unique('no-such-exchange'), 'x', 'x', {}, { immediate: true });
+    await expectRawConnectionClose(c, 540, 'NOT_IMPLEMENTED - immediate=true', 60, 40);
+  });
+
+  it('refuses a user_id property that is not the connection’s user with 406, and takes the right one', async () => {
+    const q = await queue();
+    const conn = await connection();
+    const ch = await channel(conn);
+    ch.sendToQueue(q, Buffer.from('mine'), { userId: 'guest' });
+    await waitForCount(q, 1);
+    await expectChannelError(conn, ch, () => ch.sendToQueue(q, Buffer.from('x'), { userId: 'someone-else' }), 406, "PRECONDITION_FAILED - user_id property set to 'someone-else' but authenticated user was 'guest'", 60, 40);
+    expect((await counts(q)).messageCount).toBe(1);
+  });
+
+  it('checks user_id before the expiration', async () => {
+    const q = await queue();
+    const conn = await connection();
+    const ch = await channel(conn);
+    await expectChannelError(conn, ch, () => ch.sendToQueue(q, Buffer.from('x'), { userId: 'someone-else', expiration: 'abc' }), 406, "PRECONDITION_FAILED - user_id property set to 'someone-else' but authenticated user was 'guest'", 60, 40);
+  });
+
   it('delivers an empty body', async () => {
     const ch = await channel();
     const q = await queue();

@@ -17,10 +17,10 @@ afterEach(async () => {
 const tag = randomBytes(4).toString('hex');
 
 /** A new user with these permissions on '/', connected. */
-async function connectAs(p: { configure: string; write: string; read: string } | undefined): Promise<{ conn: ChannelModel; user: string }> {
+async function connectAs(p: { configure: string; write: string; read: string } | undefined, tags: string[] = []): Promise<{ conn: ChannelModel; user: string }> {
   const user = `warren-user-${randomBytes(4).toString('hex')}`;
   users.push(user);
-  await suite.broker.admin.addUser(user, 'pw');
+  await suite.broker.admin.addUser(user, 'pw', tags);
   if (p) await suite.broker.admin.setPermissions(user, '/', p);
   const url = new URL(suite.broker.url);
   url.username = user;
@@ -34,6 +34,16 @@ async function connectAs(p: { configure: string; write: string; read: string } |
 const refused = (kind: string, name: string, user: string) => `ACCESS_REFUSED - access to ${kind} '${name}' in vhost '/' refused for user '${user}'`;
 
 describe('permissions', () => {
+  it('lets a user tagged impersonator publish with another user_id', async () => {
+    const { conn } = await connectAs({ configure: '.*', write: '.*', read: '.*' }, ['impersonator']);
+    const ch = await conn.createConfirmChannel();
+    const { queue } = await ch.assertQueue('', { exclusive: true });
+    await new Promise((resolve, reject) => ch.sendToQueue(queue, Buffer.from('x'), { userId: 'someone-else' }, (err) => (err ? reject(err) : resolve(0))));
+    let m: amqp.GetMessage | false = false;
+    while (!m) m = await ch.get(queue, { noAck: true });
+    expect(m.properties.userId).toBe('someone-else');
+  });
+
   it('refuses a user without permissions in the vhost at connection.open', async () => {
     const user = `warren-user-${randomBytes(4).toString('hex')}`;
     users.push(user);

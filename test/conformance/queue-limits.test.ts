@@ -200,6 +200,8 @@ describe('per-message expiration', () => {
     ['-1', "PRECONDITION_FAILED - invalid expiration '-1': {value_negative,-1}"],
     ['1.5', `PRECONDITION_FAILED - invalid expiration '1.5': {leftover_string,".5"}`],
     [' 5', "PRECONDITION_FAILED - invalid expiration ' 5': no_integer"],
+    // RabbitMQ's ceiling: ten years of milliseconds
+    ['315360000001', "PRECONDITION_FAILED - invalid expiration '315360000001': {value_too_large,315360000001}"],
   ] as const) {
     it(`closes the channel with 406 on expiration ${JSON.stringify(expiration)}`, async () => {
       const q = await queue();

@@ -18,7 +18,7 @@ export interface TestBroker {
 }
 
 export interface Admin {
-  addUser(name: string, password: string): Promise<void>;
+  addUser(name: string, password: string, tags?: string[]): Promise<void>;
   setPermissions(user: string, vhost: string, p: { configure: string; write: string; read: string }): Promise<void>;
   deleteUser(name: string): Promise<void>;
 }
@@ -38,7 +38,7 @@ function managementAdmin(): Admin {
     if (!res.ok && res.status !== 404) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
   };
   return {
-    addUser: (name, password) => call('PUT', `users/${encodeURIComponent(name)}`, { password, tags: '' }),
+    addUser: (name, password, tags = []) => call('PUT', `users/${encodeURIComponent(name)}`, { password, tags: tags.join(',') }),
     setPermissions: (user, vhost, p) => call('PUT', `permissions/${encodeURIComponent(vhost)}/${encodeURIComponent(user)}`, p),
     deleteUser: (name) => call('DELETE', `users/${encodeURIComponent(name)}`),
   };
@@ -53,7 +53,7 @@ export async function testBroker(options: BrokerOptions = {}): Promise<TestBroke
   const broker: RunningBroker = await startBroker(options);
   const { users, permissions } = broker.broker;
   const admin: Admin = {
-    addUser: async (name, password) => void users.add(name, password),
+    addUser: async (name, password, tags = []) => void users.add(name, password, tags),
     setPermissions: async (user, vhost, p) => permissions.set(user, vhost, p),
     deleteUser: async (name) => {
       users.delete(name);
