@@ -45,6 +45,13 @@ export interface Got {
   readonly messageCount: number;
 }
 
+/**
+ * RabbitMQ's strip_cr_lf: the names queue.declare, queue.delete, queue.bind/unbind, exchange.declare,
+ * exchange.delete and exchange.bind/unbind take lose their CR and LF characters (other methods take
+ * names as they come).
+ */
+const stripCrLf = (name: string) => (name.includes('\r') || name.includes('\n') ? name.replace(/[\r\n]/g, '') : name);
+
 /** A basic.get, on the session's counters and on its vhost's. */
 function countGot(counters: MessageCounters, noAck: boolean, redelivered: boolean, bytes: number): void {
   if (noAck) counters.gotNoAck++;
@@ -136,15 +143,18 @@ export class Session {
   // ---- exchanges, queues and bindings ----
 
   declareExchange(d: ExchangeDeclare): void {
-    this.vhost.declareExchange({ ...d, user: this.user }, this.access);
+    this.vhost.declareExchange({ ...d, name: stripCrLf(d.name), user: this.user }, this.access);
   }
 
-  deleteExchange(name: string, ifUnused: boolean): void {
+  deleteExchange(exchange: string, ifUnused: boolean): void {
+    const name = stripCrLf(exchange);
     this.vhost.deleteExchange(name, ifUnused, this.access);
   }
 
   /** exchange.bind (`bind` true) or exchange.unbind, checked as RabbitMQ checks them. */
-  bindExchange(bind: boolean, destination: string, source: string, routingKey: string, args: FieldTable): void {
+  bindExchange(bind: boolean, destinationName: string, sourceName: string, routingKey: string, args: FieldTable): void {
+    const destination = stripCrLf(destinationName);
+    const source = stripCrLf(sourceName);
     this.access.check('exchange', destination, 'write');
     if (source === '' || destination === '') throw accessRefused('operation not permitted on the default exchange');
     this.access.check('exchange', source, 'read');
@@ -166,13 +176,15 @@ export class Session {
   }
 
   declareQueue(d: Omit<QueueDeclare, 'owner'>): Queue {
-    const q = this.vhost.declareQueue({ ...d, owner: this.owner, user: this.user }, this.access);
+    const q = this.vhost.declareQueue({ ...d, name: stripCrLf(d.name), owner: this.owner, user: this.user }, this.access);
     this.lastQueue = q.name;
     return q;
   }
 
   /** queue.bind (`bind` true) or queue.unbind, checked as RabbitMQ checks them. */
-  bindQueue(bind: boolean, queue: string, exchange: string, routingKey: string, args: FieldTable): void {
+  bindQueue(bind: boolean, queueName: string, exchangeName: string, routingKey: string, args: FieldTable): void {
+    const queue = stripCrLf(queueName);
+    const exchange = stripCrLf(exchangeName);
     this.access.check('queue', this.queueName(queue), 'write');
     if (exchange === '') throw accessRefused('operation not permitted on the default exchange');
     this.access.check('exchange', exchange, 'read');
@@ -197,7 +209,8 @@ export class Session {
   }
 
   /** queue.delete: the ready messages it held. */
-  deleteQueue(name: string, ifUnused: boolean, ifEmpty: boolean): number {
+  deleteQueue(queueName: string, ifUnused: boolean, ifEmpty: boolean): number {
+    const name = stripCrLf(queueName);
     this.access.check('queue', this.queueName(name), 'configure');
     return this.vhost.deleteQueue(this.queueName(name), this.owner, ifUnused, ifEmpty);
   }

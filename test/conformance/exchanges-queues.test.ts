@@ -1699,3 +1699,34 @@ describe('headers exchange routing', () => {
     );
   });
 });
+
+describe('names with CR and LF', () => {
+  // RabbitMQ strips "\r" and "\n" from the names queue.declare, queue.delete, queue.bind/unbind,
+  // exchange.declare, exchange.delete and exchange.bind/unbind take (rabbit_channel's strip_cr_lf); the
+  // other methods take names as they come.
+  it('declares, binds and deletes by the stripped name', async () => {
+    const ch = await admin();
+    const q = queueName();
+    const x = exchangeName();
+    const declared = await ch.assertQueue(`${q}\r\n`, { durable: false });
+    expect(declared.queue).toBe(q);
+    await ch.assertExchange(`\n${x}\r`, 'fanout', { durable: false });
+    expect(await exchangeExists(x)).toBe(true);
+    await ch.bindQueue(`${q}\n`, `${x}\n`, '');
+    const pub = await confirmChannel();
+    await publish(pub, x, '', 'through the stripped names');
+    await waitForCount(q, 1);
+    await ch.unbindQueue(`\r${q}`, `${x}\r`, '');
+    await ch.deleteExchange(`${x}\n`);
+    expect(await exchangeExists(x)).toBe(false);
+    await ch.deleteQueue(`${q}\r`);
+    expect(await queueExists(q)).toBe(false);
+  });
+
+  it('takes the name of basic.publish as it comes', async () => {
+    const x = await exchange('fanout');
+    const conn = await connection();
+    const ch = await channel(conn);
+    await expectChannelError(conn, ch, () => ch.publish(`${x}\n`, '', Buffer.from('x')), 404, notFoundExchange(`${x}\n`), 60, 40);
+  });
+});
