@@ -35,6 +35,13 @@ export const NO_OUTPUT: SessionOutput = {
   consumerCancelled: () => {},
 };
 
+/** What queue.declare-ok tells: a queue, or direct reply-to's pseudo-queue. */
+export interface DeclaredQueue {
+  readonly name: string;
+  readonly messageCount: number;
+  readonly consumerCount: number;
+}
+
 /** What basic.get hands over. */
 export interface Got {
   /** 0 when no acknowledgement is expected. */
@@ -175,8 +182,14 @@ export class Session {
     if (this.vhost.exchange(exchangeName)?.type === 'topic') this.access.checkTopic(exchangeName, routingKey, 'read');
   }
 
-  declareQueue(d: Omit<QueueDeclare, 'owner'>): Queue {
-    const q = this.vhost.declareQueue({ ...d, name: stripCrLf(d.name), owner: this.owner, user: this.user }, this.access);
+  declareQueue(d: Omit<QueueDeclare, 'owner'>): DeclaredQueue {
+    const name = stripCrLf(d.name);
+    // direct reply-to's pseudo-queue, and a live reply address, exist (one consumer, no messages)
+    if (name.startsWith(REPLY_TO)) {
+      if (name === REPLY_TO || this.vhost.replyTargets.has(name)) return { name, messageCount: 0, consumerCount: 1 };
+      throw notFound(`no queue '${name}' in vhost '${this.vhost.name}'`);
+    }
+    const q = this.vhost.declareQueue({ ...d, name, owner: this.owner, user: this.user }, this.access);
     this.lastQueue = q.name;
     return q;
   }

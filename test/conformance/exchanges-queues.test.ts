@@ -1730,3 +1730,27 @@ describe('names with CR and LF', () => {
     await expectChannelError(conn, ch, () => ch.publish(`${x}\n`, '', Buffer.from('x')), 404, notFoundExchange(`${x}\n`), 60, 40);
   });
 });
+
+describe("direct reply-to's pseudo-queue", () => {
+  it('declares amq.rabbitmq.reply-to, actively or passively, as existing with one consumer', async () => {
+    const ch = await admin();
+    for (const declared of [await ch.assertQueue('amq.rabbitmq.reply-to'), await ch.checkQueue('amq.rabbitmq.reply-to')]) {
+      expect(declared).toEqual({ queue: 'amq.rabbitmq.reply-to', messageCount: 0, consumerCount: 1 });
+    }
+  });
+
+  it('declares a live reply address as existing, from any connection, and an unknown one as not found', async () => {
+    const requester = await channel();
+    await requester.consume('amq.rabbitmq.reply-to', () => {}, { noAck: true });
+    const q = await queue();
+    const server = await channel();
+    const address = new Promise<string>((resolve) => void server.consume(q, (m) => m && resolve(m.properties.replyTo), { noAck: true }));
+    requester.sendToQueue(q, Buffer.from('request'), { replyTo: 'amq.rabbitmq.reply-to' });
+    const replyTo = await address;
+    expect(replyTo).toMatch(/^amq\.rabbitmq\.reply-to\.[\w.+/=-]+$/);
+    expect(await (await admin()).checkQueue(replyTo)).toEqual({ queue: replyTo, messageCount: 0, consumerCount: 1 });
+    const conn = await connection();
+    const other = await channel(conn);
+    await expectChannelError(conn, other, () => other.checkQueue('amq.rabbitmq.reply-to.nobody'), 404, notFoundQueue('amq.rabbitmq.reply-to.nobody'), 50, 10);
+  });
+});
