@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Broker } from '../broker/broker.js';
 import type { Queue } from '../broker/queue.js';
 import { MessageCounters, type CounterKey } from '../broker/observation.js';
+import { bind } from './listen.js';
 import type { NodeInfo } from './views.js';
 
 type Labels = Record<string, string>;
@@ -247,15 +248,7 @@ export class PrometheusServer {
   }
 
   listen(port: number, host: string): Promise<{ host: string; port: number }> {
-    return new Promise((resolve, reject) => {
-      this.http.once('error', reject);
-      this.http.listen(port, host, () => {
-        this.http.off('error', reject);
-        const addr = this.http.address();
-        if (addr === null || typeof addr === 'string') return reject(new Error('the Prometheus listener has no TCP address'));
-        resolve({ host: addr.address, port: addr.port });
-      });
-    });
+    return bind(this.http, port, host);
   }
 
   close(): Promise<void> {

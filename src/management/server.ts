@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server as HttpServer, type Ser
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import FindMyWay from 'find-my-way';
 import { dashboardFile } from './dashboard.js';
+import { bind } from './listen.js';
 import type { Broker } from '../broker/broker.js';
 import { BrokerError } from '../broker/errors.js';
 import type { Logger } from '../broker/logger.js';
@@ -106,17 +107,9 @@ export class ManagementServer {
     this.logger = logger;
   }
 
-  listen(port: number, host: string): Promise<{ host: string; port: number }> {
-    return new Promise((resolve, reject) => {
-      this.http.once('error', reject);
-      this.http.listen(port, host, () => {
-        this.http.off('error', reject);
-        const addr = this.http.address();
-        if (addr === null || typeof addr === 'string') return reject(new Error('management listener has no TCP address'));
-        this.bound = { host: addr.address, port: addr.port };
-        resolve(this.bound);
-      });
-    });
+  async listen(port: number, host: string): Promise<{ host: string; port: number }> {
+    this.bound = await bind(this.http, port, host);
+    return this.bound;
   }
 
   close(): Promise<void> {

@@ -51,6 +51,19 @@ function serverProperties(config: ServerConfig): FieldTable {
   });
 }
 
+/** Listens on `port` (0: a free one) and says where; a failure to listen rejects (EADDRINUSE…). Its HTTP twin is src/management/listen.ts. */
+function bind(listener: NetServer, port: number, host: string): Promise<{ host: string; port: number }> {
+  return new Promise((resolve, reject) => {
+    listener.once('error', reject);
+    listener.listen(port, host, () => {
+      listener.off('error', reject);
+      const addr = listener.address();
+      if (addr === null || typeof addr === 'string') return reject(new Error('the listener has no TCP address'));
+      resolve({ host: addr.address, port: addr.port });
+    });
+  });
+}
+
 export class Server implements ConnectionContext {
   readonly broker: Broker;
   readonly config: ServerConfig;
@@ -83,17 +96,9 @@ export class Server implements ConnectionContext {
     });
   }
 
-  listen(port: number, host: string): Promise<{ host: string; port: number }> {
-    return new Promise((resolve, reject) => {
-      this.net.once('error', reject);
-      this.net.listen(port, host, () => {
-        this.net.off('error', reject);
-        const addr = this.net.address();
-        if (addr === null || typeof addr === 'string') return reject(new Error('listener has no TCP address'));
-        this.bound = { host: addr.address, port: addr.port };
-        resolve(this.bound);
-      });
-    });
+  async listen(port: number, host: string): Promise<{ host: string; port: number }> {
+    this.bound = await bind(this.net, port, host);
+    return this.bound;
   }
 
   /**
@@ -113,15 +118,7 @@ export class Server implements ConnectionContext {
     });
     tls.on('tlsClientError', (err, socket) => this.logger.info({ peer: `${socket.remoteAddress}:${socket.remotePort}`, reason: err.message }, 'TLS handshake failed'));
     this.tlsListeners.push(tls);
-    return new Promise((resolve, reject) => {
-      tls.once('error', reject);
-      tls.listen(port, host, () => {
-        tls.off('error', reject);
-        const addr = tls.address();
-        if (addr === null || typeof addr === 'string') return reject(new Error('TLS listener has no TCP address'));
-        resolve({ host: addr.address, port: addr.port });
-      });
-    });
+    return bind(tls, port, host);
   }
 
   /** Stops listening (new clients get ECONNREFUSED, as from a broker that is down); open connections stay. */
