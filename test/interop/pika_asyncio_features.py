@@ -1,28 +1,11 @@
 # The interop scenarios with pika's AsyncioConnection (its asynchronous adapter, callbacks turned into
 # futures here): one JSON line per feature on stdout. Usage: pika_asyncio_features.py URL TLS_URL CA_FILE
 import asyncio
-import json
-import ssl
-import sys
-import uuid
 
 import pika
 from pika.adapters.asyncio_connection import AsyncioConnection
 
-url, tls_url, ca = sys.argv[1:4]
-
-
-def params(u, heartbeat=None):
-    p = pika.URLParameters(u)
-    if heartbeat is not None:
-        p.heartbeat = heartbeat
-    if u.startswith('amqps:'):
-        p.ssl_options = pika.SSLOptions(ssl.create_default_context(cafile=ca), 'localhost')
-    return p
-
-
-def unique(what):
-    return 'interop-%s-%s' % (what, uuid.uuid4().hex[:6])
+from interop_common import FEATURE_NAMES, outcome, pika_params as params, print_line, tls_url, unique, url
 
 
 def callback():
@@ -158,18 +141,14 @@ async def tls():
     c = await open_connection(tls_url); ch = await channel(c); q = unique('tls'); await declare(ch, q); await delete(ch, q); await close(c)
 
 
-FEATURES = [('connect', connect), ('declare', declare_feature), ('publish and consume', publish_and_consume), ('ack', ack),
-            ('reject and requeue', reject_requeue), ('confirms', confirms), ('RPC with direct reply-to', rpc),
-            ('heartbeats', heartbeats), ('TLS', tls)]
-
-
 async def main():
-    print(json.dumps({'version': pika.__version__}), flush=True)
-    for name, fn in FEATURES:
+    print_line({'version': pika.__version__})
+    features = [connect, declare_feature, publish_and_consume, ack, reject_requeue, confirms, rpc, heartbeats, tls]
+    for name, fn in zip(FEATURE_NAMES, features):
         try:
             await asyncio.wait_for(fn(), 20)
-            print(json.dumps({'feature': name, 'ok': True}), flush=True)
+            print_line(outcome(name))
         except Exception as e:
-            print(json.dumps({'feature': name, 'ok': False, 'error': repr(e)}), flush=True)
+            print_line(outcome(name, e))
 
 asyncio.run(main())

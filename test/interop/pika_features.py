@@ -1,28 +1,10 @@
 # The interop scenarios with pika's BlockingConnection: one JSON line per feature on stdout.
 # Usage: pika_features.py URL TLS_URL CA_FILE
-import json
-import ssl
-import sys
 import time
-import uuid
 
 import pika
 
-url, tls_url, ca = sys.argv[1:4]
-
-
-def params(u, heartbeat=None):
-    p = pika.URLParameters(u)
-    if heartbeat is not None:
-        p.heartbeat = heartbeat
-    if u.startswith('amqps:'):
-        ctx = ssl.create_default_context(cafile=ca)
-        p.ssl_options = pika.SSLOptions(ctx, 'localhost')
-    return p
-
-
-def unique(what):
-    return 'interop-%s-%s' % (what, uuid.uuid4().hex[:6])
+from interop_common import pika_params as params, report, tls_url, unique, url
 
 
 def get_one(ch, q, auto_ack):
@@ -110,14 +92,4 @@ def tls():
     ch.queue_declare(q); ch.queue_delete(q); c.close()
 
 
-FEATURES = [('connect', connect), ('declare', declare), ('publish and consume', publish_and_consume), ('ack', ack),
-            ('reject and requeue', reject_requeue), ('confirms', confirms), ('RPC with direct reply-to', rpc),
-            ('heartbeats', heartbeats), ('TLS', tls)]
-
-print(json.dumps({'version': pika.__version__}), flush=True)
-for name, fn in FEATURES:
-    try:
-        fn()
-        print(json.dumps({'feature': name, 'ok': True}), flush=True)
-    except Exception as e:
-        print(json.dumps({'feature': name, 'ok': False, 'error': repr(e)}), flush=True)
+report(pika.__version__, [connect, declare, publish_and_consume, ack, reject_requeue, confirms, rpc, heartbeats, tls])

@@ -1,15 +1,12 @@
 # The interop scenarios with python3-amqp (py-amqp, Celery's transport): one JSON line per feature.
 # Usage: py_amqp_features.py URL TLS_URL CA_FILE
-import json
 import ssl
-import sys
 import time
-import uuid
 from urllib.parse import urlparse
 
 import amqp
 
-url, tls_url, ca = sys.argv[1:4]
+from interop_common import ca, report, tls_url, unique, url
 
 
 def connection(u, heartbeat=0):
@@ -22,10 +19,6 @@ def connection(u, heartbeat=0):
     c = amqp.Connection(**kwargs)
     c.connect()
     return c
-
-
-def unique(what):
-    return 'interop-%s-%s' % (what, uuid.uuid4().hex[:6])
 
 
 def get_one(ch, q, no_ack):
@@ -120,14 +113,4 @@ def tls():
     ch.queue_declare(q, auto_delete=False); ch.queue_delete(q); c.close()
 
 
-FEATURES = [('connect', connect), ('declare', declare), ('publish and consume', publish_and_consume), ('ack', ack),
-            ('reject and requeue', reject_requeue), ('confirms', confirms), ('RPC with direct reply-to', rpc),
-            ('heartbeats', heartbeats), ('TLS', tls)]
-
-print(json.dumps({'version': amqp.__version__}), flush=True)
-for name, fn in FEATURES:
-    try:
-        fn()
-        print(json.dumps({'feature': name, 'ok': True}), flush=True)
-    except Exception as e:
-        print(json.dumps({'feature': name, 'ok': False, 'error': repr(e)}), flush=True)
+report(amqp.__version__, [connect, declare, publish_and_consume, ack, reject_requeue, confirms, rpc, heartbeats, tls])
