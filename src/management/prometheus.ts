@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Broker } from '../broker/broker.js';
 import type { Queue } from '../broker/queue.js';
 import { MessageCounters, type CounterKey } from '../broker/observation.js';
-import { bind } from './listen.js';
+import { bind, requestUrl } from './listen.js';
 import type { NodeInfo } from './views.js';
 
 type Labels = Record<string, string>;
@@ -259,7 +259,11 @@ export class PrometheusServer {
   }
 
   private serve(req: IncomingMessage, res: ServerResponse): void {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestUrl(req);
+    if (!url) {
+      res.writeHead(400).end();
+      return;
+    }
     let body: string | undefined;
     try {
       if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server as HttpServer, type Ser
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import FindMyWay from 'find-my-way';
 import { dashboardFile } from './dashboard.js';
-import { bind } from './listen.js';
+import { bind, requestUrl } from './listen.js';
 import type { Broker } from '../broker/broker.js';
 import { BrokerError } from '../broker/errors.js';
 import type { Logger } from '../broker/logger.js';
@@ -154,7 +154,9 @@ export class ManagementServer {
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
-    const url = new URL(req.url ?? '/', 'http://warren');
+    const url = requestUrl(req);
+    // cowboy answers a request target it cannot parse with an empty 400
+    if (!url) return this.write(res, { status: 400 }, false);
     const method = (req.method ?? 'GET').toUpperCase();
     if (url.pathname === '/api' || url.pathname === '/api/') return this.write(res, { status: 301, headers: { location: '/api/index.html' } }, false);
     // the dashboard: its page signs in with the API's Basic auth, so its files need none

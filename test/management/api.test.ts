@@ -6,7 +6,7 @@ import amqp from 'amqplib';
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBroker, type TestBroker } from '../support/broker.js';
-import { api, eventually, type Api } from '../support/management.js';
+import { api, eventually, rawGet, type Api } from '../support/management.js';
 
 let broker: TestBroker;
 let guest: Api;
@@ -60,6 +60,12 @@ describe('requests and refusals', () => {
     const options = await guest.request('OPTIONS', '/api/overview');
     expect(options.status).toBe(200);
     expect(options.headers.get('allow')).toBe('HEAD, GET, OPTIONS');
+  });
+
+  it('answers a request target no URL parser takes with an empty 400, and goes on serving', async () => {
+    const { status, body } = await rawGet(broker.managementUrl!, '//%%');
+    expect({ status, body }).toEqual({ status: 400, body: '' });
+    expect((await guest.get('/api/overview')).status).toBe(200);
   });
 
   it('redirects /api to /api/index.html (301)', async () => {

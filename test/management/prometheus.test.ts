@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBroker, type TestBroker } from '../support/broker.js';
+import { rawGet } from '../support/management.js';
 
 let broker: TestBroker;
 const id = randomBytes(3).toString('hex');
@@ -119,6 +120,11 @@ describe.skipIf(external && !process.env.RABBITMQ_PROMETHEUS_URL)('Prometheus me
     expect(value(families.get('rabbitmq_queue_messages_ready'), labels)).toBe(0);
     expect(value(families.get('rabbitmq_queue_consumers'), labels)).toBe(1);
     expect(value(families.get('rabbitmq_queue_messages_bytes'), labels)).toBe(15);
+  });
+
+  it('answers a request target no URL parser takes with 400, and goes on serving', async () => {
+    expect((await rawGet(broker.prometheusUrl!, '//%%')).status).toBe(400);
+    await scrape();
   });
 
   it('serves only the families asked for at /metrics/detailed, limited to the vhost', async () => {

@@ -1,4 +1,5 @@
 // A small client for the management HTTP API in tests: requests with Basic auth, replies parsed.
+import { request as httpRequest } from 'node:http';
 import { expect } from 'vitest';
 import type { TestBroker } from './broker.js';
 
@@ -55,4 +56,18 @@ export async function eventually(broker: TestBroker, request: () => Promise<ApiR
     }
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/** A GET of `path` exactly as written (fetch would normalise it). */
+export function rawGet(base: string, path: string): Promise<{ status: number; body: string }> {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: u.hostname, port: u.port, path, auth: 'guest:guest' }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
