@@ -34,7 +34,8 @@ const ERLANG_NAMES: Readonly<Record<keyof BasicProperties, string>> = {
 };
 
 const longstr = (value: string): FieldValue => ({ type: 'S', value });
-const signedint = (value: number): FieldValue => ({ type: 'I', value });
+/** A 32-bit signed field, wrapped as Erlang's <<V:32/signed>> wraps a larger integer (a timestamp past 2038). */
+const signedint = (value: number): FieldValue => ({ type: 'I', value: Number(BigInt.asIntN(32, BigInt(Math.trunc(value)))) });
 const strings = (values: readonly string[]): FieldValue => ({ type: 'A', value: values.map(longstr) });
 
 /** The properties as a table, last property first (rabbit_trace folds them onto a list). */

@@ -95,6 +95,16 @@ describe('the firehose', () => {
     expect(second.headers.redelivered).toBe(1);
   });
 
+  it('writes integer properties as 32-bit signed ints, wrapping larger ones as RabbitMQ does', async () => {
+    const trace = await tracer('publish.amq.direct');
+    const ch = await conn.createChannel();
+    ch.publish('amq.direct', 'nowhere', Buffer.from('late'), { timestamp: 2 ** 40 + 5, priority: 1 });
+    const [copy] = await trace.take(1);
+    expect(copy.headers.properties).toEqual({ timestamp: 5, priority: 1, headers: {} });
+    // and the connection is still there
+    await ch.checkExchange('amq.direct');
+  });
+
   it('stops when tracing is turned off', async () => {
     expect((await guest.put(`/api/vhosts/${vhost}`, { description: 'traced', tracing: false })).status).toBe(204);
     const trace = await tracer('#');

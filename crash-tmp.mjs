@@ -1,0 +1,11 @@
+import { startBroker } from './dist/index.js';
+const b = await startBroker({ logLevel: 'error' });
+const amqp = (await import('amqplib')).default;
+const c = await amqp.connect(b.url); c.on('error', (e) => console.log('conn error', e.message)); const ch = await c.createChannel();
+b.broker.vhost('/').tracing = true;
+const q = amqp; 
+await ch.assertQueue('tq'); await ch.bindQueue('tq', 'amq.rabbitmq.trace', '#');
+ch.sendToQueue('nowhere', Buffer.from('x'), { headers: { big: 2 ** 40 }, timestamp: 2 ** 40 });
+await new Promise(r => setTimeout(r, 200));
+console.log('alive');
+await b.close();
