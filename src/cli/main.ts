@@ -2,6 +2,7 @@
 // The `warren` command: starts a broker and runs until SIGINT/SIGTERM.
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import { Server, type TlsListenerOptions } from '../server/server.js';
 import { loadDefinitionsFile, nodeInfo, openBroker, readDefinitionsFile } from '../index.js';
 import { defaultConfig } from '../server/config.js';
@@ -108,6 +109,7 @@ async function main(): Promise<void> {
   };
   const tls = tlsOptions(settings);
   const managementTls = settings.managementTlsCert === undefined ? undefined : { cert: readPem('management certificate', settings.managementTlsCert), key: readPem('management key', settings.managementTlsKey!), ca: settings.managementTlsCa === undefined ? undefined : readPem('management CA certificate', settings.managementTlsCa) };
+  if (managementTls) checkPem(managementTls, [settings.managementTlsCert, settings.managementTlsKey, settings.managementTlsCa]);
   const defaults = { user: settings.defaultUser, password: settings.defaultPass, tags: settings.defaultUserTags, vhost: settings.defaultVhost, permissions: settings.defaultPermissions };
   // listen first: loading pino takes longer than everything else at start-up
   const early = new BufferedLogger();
@@ -187,7 +189,19 @@ async function main(): Promise<void> {
 /** The amqps listener's certificate, key and CA, read now (so that a missing file stops the start before anything listens). */
 function tlsOptions(s: Settings): TlsListenerOptions | undefined {
   if (s.tlsCert === undefined || s.tlsKey === undefined) return undefined;
-  return { cert: readPem('certificate', s.tlsCert), key: readPem('key', s.tlsKey), ca: s.tlsCa === undefined ? undefined : readPem('CA certificate', s.tlsCa), verify: s.tlsVerify, failIfNoPeerCert: s.tlsFailIfNoPeerCert };
+  const files = { cert: readPem('certificate', s.tlsCert), key: readPem('key', s.tlsKey), ca: s.tlsCa === undefined ? undefined : readPem('CA certificate', s.tlsCa) };
+  checkPem(files, [s.tlsCert, s.tlsKey, s.tlsCa]);
+  return { ...files, verify: s.tlsVerify, failIfNoPeerCert: s.tlsFailIfNoPeerCert };
+}
+
+/** Whether the TLS library takes the certificate, key and CA, said in words when it does not. */
+function checkPem(files: { cert: Buffer; key: Buffer; ca?: Buffer }, paths: (string | undefined)[]): void {
+  try {
+    createSecureContext(files);
+  } catch (err) {
+    const named = paths.filter((p) => p !== undefined).join(', ');
+    throw new Error(`the TLS certificate, key or CA (${named}) cannot be used: they must be PEM, the key matching the certificate (${(err as Error).message})`);
+  }
 }
 
 function readPem(what: string, path: string): Buffer {

@@ -147,5 +147,9 @@ describe.skipIf(!hasOpenssl)('amqps', () => {
     child.kill('SIGTERM');
     await once(child, 'exit');
     await expect(run(process.execPath, [cli, '--port', '0', '--in-memory', '--tls-cert', file('absent.pem'), '--tls-key', file('server.key')])).rejects.toMatchObject({ stderr: `warren: the TLS certificate ${file('absent.pem')} cannot be read: no such file\n` });
+    // a key that is not the certificate's
+    await expect(run(process.execPath, [cli, '--port', '0', '--in-memory', '--no-management', '--tls-cert', file('server.pem'), '--tls-key', file('client.key')])).rejects.toMatchObject({
+      stderr: expect.stringMatching(new RegExp(`^warren: the TLS certificate, key or CA \\(${file('server.pem')}, ${file('client.key')}\\) cannot be used: they must be PEM, the key matching the certificate \\(`)),
+    });
   });
 });
