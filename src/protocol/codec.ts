@@ -5,7 +5,48 @@ import type { Decimal, FieldTable, FieldValue } from './field-table.js';
 /** Raised when a payload is shorter than its fields or a field is malformed. */
 export class DecodeError extends Error {}
 
+/**
+ * Raised for anything wrong inside a field table (an unknown type, an entry running past the table's
+ * end): RabbitMQ's parse_table has no clause for it and its reader crashes, where a payload too short
+ * for its fields is an orderly "cannot decode".
+ */
+export class TableError extends DecodeError {}
+
+/** A method's short string that is not UTF-8 as Erlang's xmerl_ucs reads it (RabbitMQ's assert_utf8). */
+export class Utf8Error extends DecodeError {}
+
+/**
+ * UTF-8 as xmerl_ucs:from_utf8 takes it: sequences of up to four bytes, no overlong forms, but
+ * surrogates and code points up to 0x1FFFFF allowed (Node's isUtf8 refuses those two).
+ */
+export function isErlangUtf8(b: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; ) {
+    const c = b[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    // continuation bytes after the lead, and the least code point that needs that many
+    const n = c >= 0xf8 ? -1 : c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : -1;
+    if (n < 0 || i + n >= end) return false;
+    let cp = c & (0x3f >> n);
+    for (let k = 1; k <= n; k++) {
+      const next = b[i + k];
+      if ((next & 0xc0) !== 0x80) return false;
+      cp = (cp << 6) | (next & 0x3f);
+    }
+    if (cp < (n === 1 ? 0x80 : n === 2 ? 0x800 : 0x10000)) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
 const TWO_32 = 0x100000000;
+
+/** Whatever goes wrong inside a table is RabbitMQ's crash, not its "cannot decode". */
+function asTableError(err: unknown): unknown {
+  return err instanceof DecodeError && !(err instanceof TableError) ? new TableError(err.message) : err;
+}
 
 function toNumber64(hi: number, lo: number, signed: boolean): number | bigint {
   const value = (signed ? hi | 0 : hi) * TWO_32 + lo;
@@ -14,6 +55,9 @@ function toNumber64(hi: number, lo: number, signed: boolean): number | bigint {
 }
 
 export class Reader {
+  /** Reads only the layout: tables are stepped over by their length, short strings taken as they are. */
+  layoutOnly = false;
+
   constructor(
     public buf: Buffer,
     public pos = 0,
@@ -67,6 +111,14 @@ export class Reader {
     return s;
   }
 
+  /** A short string RabbitMQ requires to be UTF-8: every one in a method that carries no content. */
+  utf8shortstr(): string {
+    const start = this.pos + 1;
+    const s = this.shortstr();
+    if (!this.layoutOnly && !isErlangUtf8(this.buf, start, this.pos)) throw new Utf8Error('Malformed UTF-8 in shortstr');
+    return s;
+  }
+
   /** A slice of the payload, not a copy. */
   longstr(): Buffer {
     const len = this.long();
@@ -77,26 +129,46 @@ export class Reader {
   }
 
   table(): FieldTable {
-    const len = this.long();
-    this.need(len);
-    const end = this.pos + len;
+    const outer = this.enter();
     const table: FieldTable = Object.create(null);
-    while (this.pos < end) {
-      const key = this.shortstr();
-      table[key] = this.fieldValue();
+    if (this.layoutOnly) {
+      this.pos = this.end;
+      this.end = outer;
+      return table;
     }
-    if (this.pos !== end) throw new DecodeError('field table overruns its length');
+    try {
+      while (this.pos < this.end) {
+        const key = this.shortstr();
+        table[key] = this.fieldValue();
+      }
+    } catch (err) {
+      throw asTableError(err);
+    } finally {
+      this.end = outer;
+    }
     return table;
   }
 
   private array(): FieldValue[] {
+    const outer = this.enter();
+    const values: FieldValue[] = [];
+    try {
+      while (this.pos < this.end) values.push(this.fieldValue());
+    } catch (err) {
+      throw asTableError(err);
+    } finally {
+      this.end = outer;
+    }
+    return values;
+  }
+
+  /** Reads a table's or array's length and bounds the reader to it (its entries must fill it); returns the old bound. */
+  private enter(): number {
     const len = this.long();
     this.need(len);
-    const end = this.pos + len;
-    const values: FieldValue[] = [];
-    while (this.pos < end) values.push(this.fieldValue());
-    if (this.pos !== end) throw new DecodeError('field array overruns its length');
-    return values;
+    const outer = this.end;
+    this.end = this.pos + len;
+    return outer;
   }
 
   private bytes(n: number): Buffer {
@@ -130,6 +202,7 @@ export class Reader {
       case 0x69: // i
         return { type: 'i', value: this.long() };
       case 0x6c: // l
+      case 0x4c: // L: RabbitMQ reads it as l too
         this.need(8);
         this.pos += 8;
         return { type: 'l', value: toNumber64(b.readUInt32BE(this.pos - 8), b.readUInt32BE(this.pos - 4), true) };
@@ -165,7 +238,56 @@ export class Reader {
       case 0x56: // V
         return { type: 'V', value: null };
       default:
-        throw new DecodeError(`unknown field type 0x${type.toString(16)}`);
+        throw new TableError(`unknown field type 0x${type.toString(16)}`);
+    }
+  }
+}
+
+/**
+ * Steps over encoded values without decoding them: each takes the value's offset and the end of what
+ * holds it, and gives the offset after it, or -1 when it is malformed as the Reader would find it.
+ */
+export const skip = {
+  octet: (_b: Buffer, o: number, end: number) => (o + 1 <= end ? o + 1 : -1),
+  timestamp: (_b: Buffer, o: number, end: number) => (o + 8 <= end ? o + 8 : -1),
+  shortstr: (b: Buffer, o: number, end: number) => (o < end && o + 1 + b[o] <= end ? o + 1 + b[o] : -1),
+  table: (b: Buffer, o: number, end: number) => skipEntries(b, o, end, true),
+};
+
+function skipEntries(b: Buffer, o: number, end: number, named: boolean): number {
+  if (o + 4 > end) return -1;
+  const stop = o + 4 + b.readUInt32BE(o);
+  if (stop > end) return -1;
+  o += 4;
+  while (o < stop) {
+    if (named && (o = skip.shortstr(b, o, stop)) < 0) return -1;
+    if ((o = skipFieldValue(b, o, stop)) < 0) return -1;
+  }
+  return o;
+}
+
+/** Bytes after the type octet of each fixed-size field type (as Reader.fieldValue reads them); -1 for others. */
+const FIXED_SIZE = new Int8Array(256).fill(-1);
+for (const [type, size] of Object.entries({ t: 1, b: 1, B: 1, s: 2, u: 2, I: 4, i: 4, f: 4, l: 8, L: 8, T: 8, d: 8, D: 5, V: 0 })) FIXED_SIZE[type.charCodeAt(0)] = size;
+
+function skipFieldValue(b: Buffer, o: number, end: number): number {
+  if (o >= end) return -1;
+  const type = b[o++];
+  switch (type) {
+    case 0x53: // S
+    case 0x78: {
+      // x
+      if (o + 4 > end) return -1;
+      const next = o + 4 + b.readUInt32BE(o);
+      return next <= end ? next : -1;
+    }
+    case 0x41: // A
+      return skipEntries(b, o, end, false);
+    case 0x46: // F
+      return skipEntries(b, o, end, true);
+    default: {
+      const size = FIXED_SIZE[type];
+      return size >= 0 && o + size <= end ? o + size : -1;
     }
   }
 }

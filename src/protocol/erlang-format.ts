@@ -1,5 +1,5 @@
 // RabbitMQ prints some protocol error details with Erlang's `~p`: binaries as <<1,2,3>> or <<"text">>,
-// tuples as {a,1}, both wrapped at 80 columns. Clients see those texts verbatim, so Warren prints them
+// tuples as {a,1}, both wrapped at 80 columns (and one with `~w`: bytes on one line). Clients see those texts verbatim, so Warren prints them
 // the same way.
 
 const LINE = 79;
@@ -60,8 +60,7 @@ export function frameErrorDetail(type: number, payload: Buffer, reason?: string 
   return text + (typeof reason === 'string' ? reason : erlTuple(reason, col));
 }
 
-/** "cannot decode <<...>>": a method's arguments that do not parse. */
+/** "cannot decode <<...>>": a method's arguments that do not parse, printed with `~w` (bytes, one line). */
 export function cannotDecodeDetail(args: Buffer): string {
-  const prefix = 'cannot decode ';
-  return prefix + erlBinary(args, prefix.length);
+  return `cannot decode <<${args.join(',')}>>`;
 }

@@ -58,6 +58,8 @@ export const layouts = (() => {
 })();
 /** Bytes before the property values: class, weight, body size, flags (the content header layout's span). */
 export const CONTENT_HEADER_PREFIX_SIZE = 14;
+/** Class, weight and body size: what RabbitMQ's reader needs to take a frame for a content header at all. */
+export const CONTENT_HEADER_MIN_SIZE = 12;
 
 export interface FrameSink {
   /** One complete frame; `payload` is a slice of the received bytes, valid until the handler returns unless kept. */
@@ -160,11 +162,13 @@ export function methodKey(payload: Buffer): number {
 
 /**
  * Decodes a method frame payload; undefined when the class or method is unknown. Throws DecodeError when
- * the arguments are short or followed by stray bytes.
+ * the arguments are short or followed by stray bytes (with `layoutOnly`, only then: tables and strings
+ * are not looked into).
  */
-export function decodeMethod(payload: Buffer): Method | undefined {
+export function decodeMethod(payload: Buffer, layoutOnly = false): Method | undefined {
   const id = methodKey(payload);
   const r = new Reader(payload, 4);
+  r.layoutOnly = layoutOnly;
   const args = decodeArgs(id, r);
   if (args === undefined) return undefined;
   if (r.remaining !== 0) throw new DecodeError('bytes after the arguments');

@@ -9,7 +9,7 @@ import type { Session, SessionOutput } from '../broker/session.js';
 import { DecodeError } from '../protocol/codec.js';
 import { cannotDecodeDetail } from '../protocol/erlang-format.js';
 import { decodeAck, decodePublish, writeDeliver } from '../protocol/fast-path.js';
-import { CONTENT_HEADER_PREFIX_SIZE, contentBodySize, methodKey, writeBody, writeMethod, writeRawFrame } from '../protocol/frames.js';
+import { contentBodySize, methodKey, writeBody, writeMethod, writeRawFrame } from '../protocol/frames.js';
 import {
   ACCESS_REQUEST,
   ACCESS_REQUEST_OK,
@@ -35,7 +35,7 @@ import {
   type MethodInfo,
 } from '../protocol/generated/spec.js';
 import type { AmqpChannel, ConnectionPort, ContentMethod, PublishMode } from './channel-context.js';
-import { AmqpError, UnknownMethod, amqpError, decodeMethodStrict, methodName, frameError, unexpectedNonMethod, wireReplyText } from './errors.js';
+import { AmqpError, ReaderCrash, amqpError, decodeMethodStrict, methodName, frameError, unexpectedNonMethod, wireReplyText } from './errors.js';
 import { basicMethod, publish, settle } from './methods/basic.js';
 import { confirmMethod } from './methods/confirm.js';
 import { exchangeMethod } from './methods/exchange.js';
@@ -144,7 +144,7 @@ export class Channel implements AmqpChannel, SessionOutput, ClientChannel {
     if (payload.length < 4) throw frameError(FRAME_METHOD, payload, 'unknown_frame');
     const key = methodKey(payload);
     const info = METHODS.get(key);
-    if (info === undefined) throw new UnknownMethod(key);
+    if (info === undefined) throw new ReaderCrash(key, 'unknown method');
     if (this.content === Content.Header) throw unexpectedFrame('expected content header for class 60, got non content header frame instead', this.contentKey);
     if (this.content === Content.Body) throw unexpectedFrame('expected content body, got non content body frame instead', this.contentKey);
     // the per-message methods take hand-written decoders
@@ -171,10 +171,11 @@ export class Channel implements AmqpChannel, SessionOutput, ClientChannel {
   private onHeaderFrame(payload: Buffer): void {
     if (this.content === Content.None) throw unexpectedNonMethod();
     if (this.content === Content.Body) throw unexpectedFrame('expected content body, got non content body frame instead', this.contentKey);
-    if (payload.length < CONTENT_HEADER_PREFIX_SIZE) {
-      throw amqpError(ReplyCode.FRAME_ERROR, cannotDecodeDetail(payload), this.contentKey);
-    }
     const classId = payload.readUInt16BE(0);
+    // RabbitMQ's assembler only takes a header of weight 0 as one: any other is "non content header"
+    if (payload.readUInt16BE(2) !== 0) {
+      throw unexpectedFrame('expected content header for class 60, got non content header frame instead', this.contentKey);
+    }
     if (classId !== CONTENT_CLASS_ID) {
       throw unexpectedFrame(`expected content header for class ${CONTENT_CLASS_ID}, got one for class ${classId} instead`, this.contentKey);
     }

@@ -15,7 +15,7 @@ import { isMechanism, parseResponse } from '../auth/sasl.js';
 import type { User } from '../auth/users.js';
 import { Writer } from '../protocol/codec.js';
 import type { FieldTable } from '../protocol/field-table.js';
-import { FRAME_OVERHEAD, FrameError, FrameParser, methodKey, heartbeatFrame, writeMethod, type FrameSink } from '../protocol/frames.js';
+import { CONTENT_HEADER_MIN_SIZE, FRAME_OVERHEAD, FrameError, FrameParser, methodKey, heartbeatFrame, writeMethod, type FrameSink } from '../protocol/frames.js';
 import {
   CHANNEL_OPEN,
   CONNECTION_BLOCKED,
@@ -46,7 +46,7 @@ import type { ServerConfig } from './config.js';
 import { frameErrorDetail } from '../protocol/erlang-format.js';
 import {
   AmqpError,
-  UnknownMethod,
+  ReaderCrash,
   amqpError,
   channelFrameError,
   decodeMethodStrict,
@@ -276,7 +276,7 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
       else this.onChannelFrame(type, channel, payload);
     } catch (err) {
       if (err instanceof AmqpError) this.onError(err, channel);
-      else if (err instanceof UnknownMethod) this.onUnknownMethod(err);
+      else if (err instanceof ReaderCrash) this.onReaderCrash(err);
       else this.onInternalError(err);
     }
   }
@@ -319,6 +319,8 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
       case FRAME_METHOD:
         break;
       case FRAME_HEADER:
+        if (payload.length < CONTENT_HEADER_MIN_SIZE) throw frameError(type, payload, 'unknown_frame');
+        throw amqpError(ReplyCode.UNEXPECTED_FRAME, frameErrorDetail(type, payload));
       case FRAME_BODY:
         throw amqpError(ReplyCode.UNEXPECTED_FRAME, frameErrorDetail(type, payload));
       default:
@@ -438,6 +440,8 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
 
   private onChannelFrame(type: number, id: number, payload: Buffer): void {
     if (type !== FRAME_METHOD && type !== FRAME_HEADER && type !== FRAME_BODY) throw channelFrameError(type, payload);
+    // the reader refuses a header too short to read before any channel sees it
+    if (type === FRAME_HEADER && payload.length < CONTENT_HEADER_MIN_SIZE) throw frameError(type, payload, 'unknown_frame');
     const channel = this.channels.get(id);
     if (channel) return channel.onFrame(type, payload);
     // the first frame on a new id makes a channel, which must begin with channel.open
@@ -576,10 +580,10 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
     this.closeWithError(err);
   }
 
-  /** RabbitMQ's reader crashes on a method it has no decoder for: the socket is reset, nothing said. */
-  private onUnknownMethod(err: UnknownMethod): void {
-    this.logger.warn({ classId: err.key >>> 16, methodId: err.key & 0xffff }, 'unknown method');
-    this.endReason = `unknown method ${err.key >>> 16}/${err.key & 0xffff}`;
+  /** Where RabbitMQ's reader crashes (see ReaderCrash): the socket is reset, nothing said. */
+  private onReaderCrash(err: ReaderCrash): void {
+    this.logger.warn({ classId: err.key >>> 16, methodId: err.key & 0xffff }, err.reason);
+    this.endReason = err.message;
     this.destroy();
   }
 

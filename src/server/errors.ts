@@ -1,6 +1,6 @@
 // Protocol errors as RabbitMQ reports them: a reply code, a text prefixed with the code's name, and
 // the class and method that caused it.
-import { DecodeError } from '../protocol/codec.js';
+import { DecodeError, TableError, Utf8Error } from '../protocol/codec.js';
 import { decodeMethod, methodKey } from '../protocol/frames.js';
 import { FRAME_METHOD, HARD_ERRORS, METHODS, REPLY_NAMES, ReplyCode, type Method } from '../protocol/generated/spec.js';
 import { cannotDecodeDetail, frameErrorDetail } from '../protocol/erlang-format.js';
@@ -45,10 +45,16 @@ export function methodName(key: number): string {
   return METHODS.get(key)?.name ?? `unknown method ${key >>> 16}/${key & 0xffff}`;
 }
 
-/** A method RabbitMQ has no decoder for: its reader crashes and the socket is reset. */
-export class UnknownMethod extends Error {
-  constructor(readonly key: number) {
-    super(`unknown method ${key >>> 16}/${key & 0xffff}`);
+/**
+ * A method RabbitMQ has no decoder for, or a field table in one its parser has no clause for: its
+ * reader crashes and the socket is reset, nothing said.
+ */
+export class ReaderCrash extends Error {
+  constructor(
+    readonly key: number,
+    readonly reason: string,
+  ) {
+    super(`${reason} (method ${key >>> 16}/${key & 0xffff})`);
   }
 }
 
@@ -68,17 +74,30 @@ export function channelFrameError(type: number, payload: Buffer): AmqpError {
     : frameError(type, payload, 'unknown_frame');
 }
 
+function layoutFits(payload: Buffer): boolean {
+  try {
+    decodeMethod(payload, true);
+    return true;
+  } catch (err) {
+    if (err instanceof DecodeError) return false;
+    throw err;
+  }
+}
+
 /** Decodes a method frame as RabbitMQ's reader does, raising the errors it raises. */
 export function decodeMethodStrict(payload: Buffer): Method {
   if (payload.length < 4) throw frameError(FRAME_METHOD, payload, 'unknown_frame');
   try {
     const method = decodeMethod(payload);
-    if (method === undefined) throw new UnknownMethod(methodKey(payload));
+    if (method === undefined) throw new ReaderCrash(methodKey(payload), 'unknown method');
     return method;
   } catch (err) {
-    if (err instanceof DecodeError) {
-      throw amqpError(ReplyCode.FRAME_ERROR, cannotDecodeDetail(payload.subarray(4)), methodKey(payload));
-    }
-    throw err;
+    if (!(err instanceof DecodeError)) throw err;
+    // RabbitMQ matches the whole layout (lengths, the end) before it checks strings or parses tables
+    const laidOut = err instanceof TableError || err instanceof Utf8Error ? layoutFits(payload) : false;
+    if (!laidOut) throw amqpError(ReplyCode.FRAME_ERROR, cannotDecodeDetail(payload.subarray(4)), methodKey(payload));
+    if (err instanceof TableError) throw new ReaderCrash(methodKey(payload), `field table it cannot parse: ${err.message}`);
+    // assert_utf8's error names no method
+    throw amqpError(ReplyCode.FRAME_ERROR, err.message);
   }
 }

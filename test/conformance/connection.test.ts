@@ -23,6 +23,9 @@ import {
   CONNECTION_TUNE,
   CONNECTION_TUNE_OK,
   QUEUE_DECLARE,
+  QUEUE_DECLARE_OK,
+  QUEUE_DELETE,
+  QUEUE_DELETE_OK,
 } from '../../src/protocol/generated/spec.js';
 import { testBroker, type TestBroker } from '../support/broker.js';
 import { PROTOCOL_HEADER, RawClient, type HandshakeOptions } from '../support/raw-client.js';
@@ -337,6 +340,75 @@ describe.concurrent('frame errors', () => {
     await expectConnectionClose(d, 501, 'FRAME_ERROR - cannot decode <<0,222,173>>', 20, 10);
   });
 
+  it('prints the arguments it cannot decode as bytes, printable or not (~w)', async () => {
+    const c = await open({}, [1]);
+    c.rawFrame(1, 1, Buffer.concat([Buffer.from([0, 50, 0, 10]), Buffer.from('abcdefgh')]));
+    await expectConnectionClose(c, 501, 'FRAME_ERROR - cannot decode <<97,98,99,100,101,102,103,104>>', 50, 10);
+  });
+
+  it('closes with 501 on a short string that is not UTF-8, except in basic.publish', async () => {
+    const declare = (name: Buffer) => Buffer.concat([Buffer.from([0, 50, 0, 10, 0, 0, name.length]), name, Buffer.from([0, 0, 0, 0, 0])]);
+    for (const bad of [Buffer.from([0xc3, 0x28]), Buffer.from([0xc0, 0x80]), Buffer.from([0x61, 0x80])]) {
+      const c = await open({}, [1]);
+      c.rawFrame(1, 1, declare(bad));
+      await expectConnectionClose(c, 501, 'FRAME_ERROR - Malformed UTF-8 in shortstr');
+    }
+    // a consumer tag and a channel.close text are checked too
+    const tag = await open({}, [1]);
+    tag.rawFrame(1, 1, Buffer.from([0, 60, 0, 20, 0, 0, 1, 0x71, 1, 0xff, 0, 0, 0, 0, 0]));
+    await expectConnectionClose(tag, 501, 'FRAME_ERROR - Malformed UTF-8 in shortstr');
+    const text = await open({}, [1]);
+    text.rawFrame(1, 1, Buffer.from([0, 20, 0, 40, 0, 200, 1, 0xff, 0, 0, 0, 0]));
+    await expectConnectionClose(text, 501, 'FRAME_ERROR - Malformed UTF-8 in shortstr');
+    // Erlang's decoder takes an encoded surrogate, which Node's refuses
+    const surrogate = await open({}, [1]);
+    surrogate.rawFrame(1, 1, declare(Buffer.from([0xed, 0xa0, 0x80])));
+    await surrogate.expectMethod(QUEUE_DECLARE_OK, 1);
+    surrogate.rawFrame(1, 1, Buffer.from([0, 50, 0, 40, 0, 0, 3, 0xed, 0xa0, 0x80, 0]));
+    await surrogate.expectMethod(QUEUE_DELETE_OK, 1);
+    // basic.publish's routing key is not looked at
+    const publish = await open({}, [1]);
+    publish.rawFrame(1, 1, Buffer.from([0, 60, 0, 40, 0, 0, 0, 1, 0xff, 0]));
+    publish.write(contentHeader(1, 0));
+    publish.write(basicQosFrame(1));
+    await publish.expectMethod(BASIC_QOS_OK, 1);
+  });
+
+  it('resets the connection on a field table it cannot parse, saying nothing', async () => {
+    const declareWith = (entries: Buffer) =>
+      Buffer.concat([Buffer.from([0, 50, 0, 10, 0, 0, 1, 0x71, 0x02]), Buffer.from([0, 0, 0, entries.length]), entries]);
+    for (const entries of [
+      Buffer.from([5, 0x78, 0x2d, 0x66, 0x6f, 0x6f, 0x5a]), // unknown type 'Z'
+      Buffer.from([1, 0x61, 0x41, 0, 0, 0, 1, 0x5a]), // an array holding one
+      Buffer.from([1, 0x61, 0x53, 0, 0, 0, 9, 0x62]), // a longstr running past the table
+    ]) {
+      const c = await open({}, [1]);
+      const before = c.frames.length;
+      c.rawFrame(1, 1, declareWith(entries));
+      expect(await c.closed(2000)).toBeDefined();
+      expect(c.reset).toBe(true);
+      expect(c.frames.length).toBe(before);
+    }
+    // but arguments whose layout does not fit the frame are "cannot decode", whatever the table holds
+    const c = await open({}, [1]);
+    const payload = Buffer.concat([declareWith(Buffer.from([1, 0x61, 0x5a])), Buffer.from([7])]);
+    c.rawFrame(1, 1, payload);
+    await expectConnectionClose(c, 501, `FRAME_ERROR - cannot decode <<${payload.subarray(4).join(',')}>>`, 50, 10);
+  });
+
+  it('reads a table value of type L as a signed 64-bit long', async () => {
+    const c = await open({}, [1]);
+    const arg = Buffer.concat([Buffer.from([12]), Buffer.from('x-max-length'), Buffer.from('L'), Buffer.from([0, 0, 0, 0, 0, 0, 0, 1])]);
+    const name = `warren-long-${process.pid}-${Date.now()}`;
+    c.rawFrame(1, 1, Buffer.concat([Buffer.from([0, 50, 0, 10, 0, 0, name.length]), Buffer.from(name), Buffer.from([0, 0, 0, 0, arg.length]), arg]));
+    expect(await c.expectMethod(QUEUE_DECLARE_OK, 1)).toEqual({ queue: name, messageCount: 0, consumerCount: 0 });
+    // the same queue declared with x-max-length as an ordinary long is the same declaration
+    c.method(1, QUEUE_DECLARE, { queue: name, arguments: toFieldTable({ 'x-max-length': 1 }) });
+    await c.expectMethod(QUEUE_DECLARE_OK, 1);
+    c.method(1, QUEUE_DELETE, { queue: name });
+    await c.expectMethod(QUEUE_DELETE_OK, 1);
+  });
+
   it('closes with 501 on a method frame too short for its ids', async () => {
     const c = await open({}, [1]);
     c.rawFrame(1, 1, Buffer.from([0, 60]));
@@ -384,6 +456,28 @@ describe.concurrent('content assembly', () => {
     c.method(1, BASIC_PUBLISH, { routingKey: 'x' });
     c.write(contentHeader(1, 5, 50));
     await expectConnectionClose(c, 505, 'UNEXPECTED_FRAME - expected content header for class 60, got one for class 50 instead', 60, 40);
+  });
+
+  it('takes a content header of weight other than 0 for no content header (505)', async () => {
+    const c = await open({}, [1]);
+    c.method(1, BASIC_PUBLISH, { routingKey: 'x' });
+    const header = contentHeader(1, 5);
+    header.writeUInt16BE(1, 9);
+    c.write(header);
+    await expectConnectionClose(c, 505, 'UNEXPECTED_FRAME - expected content header for class 60, got non content header frame instead', 60, 40);
+  });
+
+  it('closes with 501 unknown_frame on a content header shorter than 12 bytes, expected or not', async () => {
+    const short = Buffer.from([0, 60, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    const c = await open({}, [1]);
+    c.method(1, BASIC_PUBLISH, { routingKey: 'x' });
+    c.rawFrame(2, 1, short);
+    await expectConnectionClose(c, 501, 'FRAME_ERROR - type 2, all octets = <<0,60,0,0,0,0,0,0,0,0,0>>: unknown_frame');
+    for (const channel of [1, 0]) {
+      const d = await open({}, [1]);
+      d.rawFrame(2, channel, short);
+      await expectConnectionClose(d, 501, 'FRAME_ERROR - type 2, all octets = <<0,60,0,0,0,0,0,0,0,0,0>>: unknown_frame');
+    }
   });
 
   it('closes with 505 on a body frame after a header that announced an empty body', async () => {

@@ -3,10 +3,10 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Reader, Writer } from '../../src/protocol/codec.js';
+import { DecodeError, Reader, TableError, Writer, isErlangUtf8 } from '../../src/protocol/codec.js';
 import type { FieldTable, FieldValue } from '../../src/protocol/field-table.js';
 import { decodeContentHeader, decodeMethod, encodeMethodFrame, writeContentHeader } from '../../src/protocol/frames.js';
-import { METHODS, PROPERTY_NAMES, type BasicProperties, type Method } from '../../src/protocol/generated/spec.js';
+import { METHODS, PROPERTY_NAMES, decodeProperties, propertiesEnd, type BasicProperties, type Method } from '../../src/protocol/generated/spec.js';
 // @ts-expect-error the generator is plain JavaScript
 import { loadSpec } from '../../spec/generate.mjs';
 
@@ -161,6 +161,75 @@ describe('codec', () => {
     expect(() => new Reader(Buffer.from([0, 0, 0, 9, 1, 0x61])).table()).toThrow();
     expect(() => new Reader(Buffer.from([0, 0, 0, 3, 1, 0x61, 0x5a])).table()).toThrow(/unknown field type/);
     expect(() => new Reader(Buffer.from([5, 0x61])).shortstr()).toThrow();
+  });
+
+  it('tells a table longer than its payload (DecodeError) from a fault inside one (TableError)', () => {
+    const thrown = (bytes: number[]) => {
+      try {
+        new Reader(Buffer.from(bytes)).table();
+      } catch (err) {
+        return err;
+      }
+    };
+    const tooLong = thrown([0, 0, 0, 9, 1, 0x61]);
+    expect(tooLong).toBeInstanceOf(DecodeError);
+    expect(tooLong).not.toBeInstanceOf(TableError);
+    // an unknown type; a longstr running past the table's end though not past the payload's
+    expect(thrown([0, 0, 0, 3, 1, 0x61, 0x5a])).toBeInstanceOf(TableError);
+    expect(thrown([0, 0, 0, 7, 1, 0x61, 0x53, 0, 0, 0, 5, 0x62, 0x62, 0x62, 0x62, 0x62])).toBeInstanceOf(TableError);
+  });
+
+  it('reads L as a signed 64-bit long, as RabbitMQ does', () => {
+    const t = new Reader(Buffer.from([0, 0, 0, 11, 1, 0x6e, 0x4c, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe])).table();
+    expect(t.n).toEqual({ type: 'l', value: -2 });
+  });
+
+  it('checks short strings as xmerl_ucs does (surrogates and code points to 0x1FFFFF pass, as they do on RabbitMQ)', () => {
+    const ok = (bytes: number[]) => isErlangUtf8(Buffer.from(bytes), 0, bytes.length);
+    // each answered as RabbitMQ 3.10.8 answered it as a queue name
+    for (const taken of [[0x00], [0xf0, 0x9f, 0x98, 0x80], [0xef, 0xbf, 0xbe], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xf7, 0xbf, 0xbf, 0xbf]]) {
+      expect(ok(taken), Buffer.from(taken).toString('hex')).toBe(true);
+    }
+    for (const refused of [[0xf8, 0x88, 0x80, 0x80, 0x80], [0xc0, 0x80], [0xe0, 0x80, 0xaf], [0xf0, 0x8f, 0xbf, 0xbf], [0x61, 0x80], [0xe2, 0x82]]) {
+      expect(ok(refused), Buffer.from(refused).toString('hex')).toBe(false);
+    }
+    fc.assert(fc.property(fc.string({ unit: 'binary' }), (s) => isErlangUtf8(Buffer.from(s), 0, Buffer.byteLength(s))));
+  });
+
+  it('finds the end of the properties exactly where decoding them ends, and fails exactly where decoding fails', () => {
+    const props = fc.record(
+      { contentType: shortstr, headers: fieldTable(), deliveryMode: int(0, 255), replyTo: shortstr, timestamp: int(0, 2 ** 40), clusterId: shortstr },
+      { requiredKeys: [] },
+    );
+    // a header as written, then cut short, given extra bytes, or with one byte changed
+    const damage = fc.oneof(
+      fc.constant((b: Buffer) => b),
+      fc.nat().map((n) => (b: Buffer) => b.subarray(0, 14 + (n % Math.max(1, b.length - 14)))),
+      fc.uint8Array({ minLength: 1, maxLength: 3 }).map((extra) => (b: Buffer) => Buffer.concat([b, extra])),
+      fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })).map(([at, v]) => (b: Buffer) => {
+        const c = Buffer.from(b);
+        if (c.length > 14) c[14 + (at % (c.length - 14))] = v;
+        return c;
+      }),
+    );
+    fc.assert(
+      fc.property(props, damage, (p: BasicProperties, hurt) => {
+        const w = new Writer();
+        writeContentHeader(w, 1, 0, p);
+        const header = hurt(Buffer.concat(w.drain()).subarray(7, -1));
+        const flags = header.readUInt16BE(12);
+        let decodedTo = -1;
+        try {
+          const r = new Reader(header, 14);
+          decodeProperties(flags, r);
+          decodedTo = r.pos;
+        } catch (err) {
+          if (!(err instanceof DecodeError)) throw err;
+        }
+        expect(propertiesEnd(flags, header, 14, header.length)).toBe(decodedTo);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 

@@ -1,4 +1,4 @@
-// Reply texts RabbitMQ builds with Erlang's ~p, recorded from RabbitMQ 3.10 and Erlang/OTP 25.
+// Reply texts RabbitMQ builds with Erlang's ~p (and "cannot decode", with ~w), recorded from RabbitMQ 3.10 and Erlang/OTP 25.
 import { describe, expect, it } from 'vitest';
 import { cannotDecodeDetail, frameErrorDetail } from '../../src/protocol/erlang-format.js';
 
@@ -18,7 +18,9 @@ describe('Erlang ~p texts', () => {
     [cannotDecodeDetail(Buffer.from([130, 130, 130, 130, 130, 130, 130, 130, 130, 130, 130, 130, 130, 130, 20, 20, 2])),
       'cannot decode <<130,130,130,130,130,130,130,130,130,130,130,130,130,130,20,20,2>>'],
     [cannotDecodeDetail(Buffer.from([130, 130, 130, 130, 130, 130, 130, 130, 130, 130, 130, 130, 130, 130, 20, 20, 20])),
-      'cannot decode <<130,130,130,130,130,130,130,130,130,130,130,130,130,130,20,20,\n                20>>'],
+      'cannot decode <<130,130,130,130,130,130,130,130,130,130,130,130,130,130,20,20,20>>'],
+    // ~w, not ~p: printable bytes stay numbers
+    [cannotDecodeDetail(Buffer.from('abcdefgh')), 'cannot decode <<97,98,99,100,101,102,103,104>>'],
   ])('%s', (ours, rabbits) => {
     expect(ours).toBe(rabbits);
   });
