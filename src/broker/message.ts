@@ -27,17 +27,20 @@ export class Message {
     return contentBodySize(this.header);
   }
 
-  /** delivery-mode 2, read straight from the header: content-type, content-encoding and headers come before it. */
   get persistent(): boolean {
-    const h = this.header;
-    const flags = h.readUInt16BE(CONTENT_HEADER_PREFIX_SIZE - 2);
-    if ((flags & FLAG_DELIVERY_MODE) === 0) return false;
-    let o = CONTENT_HEADER_PREFIX_SIZE;
-    if (flags & FLAG_CONTENT_TYPE) o += 1 + h[o];
-    if (flags & FLAG_CONTENT_ENCODING) o += 1 + h[o];
-    if (flags & FLAG_HEADERS) o += 4 + h.readUInt32BE(o);
-    return h[o] === 2;
+    return deliveryModeOf(this.header) === 2;
   }
+}
+
+/** The delivery-mode property of a content header (0 without one), read straight from it: content-type, content-encoding and headers come before it. */
+export function deliveryModeOf(h: Buffer): number {
+  const flags = h.readUInt16BE(CONTENT_HEADER_PREFIX_SIZE - 2);
+  if ((flags & FLAG_DELIVERY_MODE) === 0) return 0;
+  let o = CONTENT_HEADER_PREFIX_SIZE;
+  if (flags & FLAG_CONTENT_TYPE) o += 1 + h[o];
+  if (flags & FLAG_CONTENT_ENCODING) o += 1 + h[o];
+  if (flags & FLAG_HEADERS) o += 4 + h.readUInt32BE(o);
+  return h[o];
 }
 
 /** A message's place in one queue. */

@@ -1,9 +1,10 @@
 // What a published message is checked for and rewritten with, and what publishing it did: the rules
 // that belong to a message, whichever door (AMQP, HTTP, a test) it came in by.
+import { FIELD_TYPE_NAMES } from '../protocol/field-table.js';
 import { CONTENT_HEADER_PREFIX_SIZE, decodeContentHeader } from '../protocol/frames.js';
-import { FLAG_EXPIRATION, FLAG_HEADERS, FLAG_USER_ID } from '../protocol/generated/spec.js';
-import { preconditionFailed } from './errors.js';
-import { Message, contentHeaderOf, sortedTable } from './message.js';
+import { FLAG_DELIVERY_MODE, FLAG_EXPIRATION, FLAG_HEADERS, FLAG_REPLY_TO, FLAG_USER_ID, propertiesEnd } from '../protocol/generated/spec.js';
+import { internalError, preconditionFailed } from './errors.js';
+import { Message, contentHeaderOf, deliveryModeOf, sortedTable } from './message.js';
 import { Enqueued, type Queue } from './queue.js';
 import type { QueueLog } from './store.js';
 
@@ -54,6 +55,17 @@ export class PublishOutcome {
 }
 
 /**
+ * RabbitMQ decodes a published message's properties once it has checked the exchange: values that
+ * run short or past the header, or a headers table it cannot parse, crash its channel (a bare 541).
+ */
+export function checkWellFormed(header: Buffer): void {
+  // the assembler took a header of 12 bytes or more; the flags word may still be missing
+  if (header.length < CONTENT_HEADER_PREFIX_SIZE) throw internalError();
+  const flags = header.readUInt16BE(CONTENT_HEADER_PREFIX_SIZE - 2);
+  if (propertiesEnd(flags, header, CONTENT_HEADER_PREFIX_SIZE, header.length) !== header.length) throw internalError();
+}
+
+/**
  * A message's own TTL from its expiration property, parsed as RabbitMQ parses it (or its 406);
  * undefined without one.
  */
@@ -82,6 +94,33 @@ export function checkUserId(header: Buffer, user: string, impersonator: boolean)
 }
 
 const CC_BYTES = Buffer.from('CC');
+
+/** The pseudo-queue of direct reply-to: consumed to get replies, named as reply_to to ask for them. */
+export const REPLY_TO = 'amq.rabbitmq.reply-to';
+
+/** Whether the reply_to property names amq.rabbitmq.reply-to (which the channel's reply address replaces). */
+export function asksForDirectReply(header: Buffer): boolean {
+  return (header.readUInt16BE(CONTENT_HEADER_PREFIX_SIZE - 2) & FLAG_REPLY_TO) !== 0 && decodeContentHeader(header).properties.replyTo === REPLY_TO;
+}
+
+/**
+ * What rabbit_basic refuses when it makes the message, after the expiration is checked: CC or BCC
+ * headers that are not arrays (CC first), then a delivery mode other than 1 or 2.
+ */
+export function checkMessage(header: Buffer): void {
+  const flags = header.readUInt16BE(CONTENT_HEADER_PREFIX_SIZE - 2);
+  if (flags & FLAG_HEADERS && header.includes(CC_BYTES)) {
+    const headers = decodeContentHeader(header).properties.headers;
+    for (const name of ['CC', 'BCC']) {
+      const v = headers?.[name];
+      if (v && v.type !== 'A') throw preconditionFailed(`invalid message: {unacceptable_type_in_header,"${name}",${FIELD_TYPE_NAMES[v.type]}}`);
+    }
+  }
+  if (flags & FLAG_DELIVERY_MODE) {
+    const mode = deliveryModeOf(header);
+    if (mode !== 1 && mode !== 2) throw preconditionFailed(`invalid message: {delivery_mode_unknown,${mode}}`);
+  }
+}
 
 /** The CC and BCC routing keys of a message (arrays of strings in its headers), if it has any. */
 export function senderSelected(m: Message): { keys: string[]; bcc: boolean } | undefined {

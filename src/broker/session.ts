@@ -11,10 +11,10 @@ import { Deliveries, type Delivery } from './deliveries.js';
 import { accessRefused, notAllowed, notFound, notImplemented, preconditionFailed } from './errors.js';
 import { Message, contentHeaderOf, type QueuedMessage } from './message.js';
 import { MessageCounters, announce } from './observation.js';
-import { checkUserId, messageTtl, type PublishOutcome } from './publishing.js';
+import { REPLY_TO, asksForDirectReply, checkMessage, checkUserId, checkWellFormed, messageTtl, type PublishOutcome } from './publishing.js';
 import type { Consumer, Queue, Settlement } from './queue.js';
 import type { TraceSource } from './trace.js';
-import { REPLY_TO, generatedName, type ExchangeDeclare, type QueueDeclare, type ReplyTarget, type VirtualHost } from './virtual-host.js';
+import { generatedName, type ExchangeDeclare, type QueueDeclare, type ReplyTarget, type VirtualHost } from './virtual-host.js';
 
 /** Where a session's deliveries go: the AMQP channel writes them as basic.deliver frames. */
 export interface SessionOutput {
@@ -384,12 +384,11 @@ export class Session {
     this.replyConsumer = undefined;
   }
 
-  /** A request whose reply_to is amq.rabbitmq.reply-to gets this session's reply address instead. */
+  /** A request whose reply_to is amq.rabbitmq.reply-to gets this session's reply address instead (checkPublish made sure it has one). */
   private withReplyTo(header: Buffer): Buffer {
-    if ((header.readUInt16BE(CONTENT_HEADER_PREFIX_SIZE - 2) & FLAG_REPLY_TO) === 0) return header;
+    if (!this.replyConsumer || (header.readUInt16BE(CONTENT_HEADER_PREFIX_SIZE - 2) & FLAG_REPLY_TO) === 0) return header;
     const { properties } = decodeContentHeader(header);
     if (properties.replyTo !== REPLY_TO) return header;
-    if (!this.replyConsumer) throw preconditionFailed('fast reply consumer does not exist');
     return contentHeaderOf({ ...properties, replyTo: this.replyConsumer.address }, contentBodySize(header));
   }
 
@@ -397,7 +396,8 @@ export class Session {
 
   /**
    * The checks of basic.publish, in RabbitMQ's order (immediate, write permission, the exchange,
-   * internal, topic permission, user_id, the expiration): the message's own TTL, when it has one.
+   * internal, topic permission, the properties decoded, direct reply-to, user_id, the expiration, then
+   * what making the message refuses): the message's own TTL, when it has one.
    */
   checkPublish(exchangeName: string, routingKey: string, immediate: boolean, header: Buffer): number | undefined {
     // RabbitMQ refuses immediate before it looks at anything else
@@ -411,9 +411,13 @@ export class Session {
       throw accessRefused(`cannot publish to internal exchange '${exchangeName}' in vhost '${this.vhost.name}'`);
     }
     if (exchange.type === 'topic') this.access.checkTopic(exchangeName, routingKey, 'write');
+    checkWellFormed(header);
+    if (!this.replyConsumer && asksForDirectReply(header)) throw preconditionFailed('fast reply consumer does not exist');
     // the broker's own sessions (definitions, tests) act for no one
     if (this.user !== '') checkUserId(header, this.user, this.access.mayImpersonate);
-    return messageTtl(header);
+    const ttl = messageTtl(header);
+    checkMessage(header);
+    return ttl;
   }
 
   /** Routes a checked message (see checkPublish); what happened is left in `outcome`. */

@@ -13,7 +13,7 @@ import { EXCHANGE_TYPES, bindingId, createExchange, type Binding, type Destinati
 import type { Logger } from './logger.js';
 import type { Message } from './message.js';
 import { MessageCounters, announce, type ChurnCounters } from './observation.js';
-import { routingKeysOf, senderSelected, withoutBcc, type PublishOutcome } from './publishing.js';
+import { REPLY_TO, routingKeysOf, senderSelected, withoutBcc, type PublishOutcome } from './publishing.js';
 import { TRACE_EXCHANGE, deliverExtra, publishExtra, traceMessage, type TraceSource } from './trace.js';
 import { Enqueued, Queue, type QueueHost } from './queue.js';
 import { QuorumQueue } from './quorum.js';
@@ -91,7 +91,6 @@ export interface ReplyTarget {
   deliverReply(message: Message): void;
 }
 
-export const REPLY_TO = 'amq.rabbitmq.reply-to';
 const REPLY_TO_PREFIX = `${REPLY_TO}.`;
 
 export class VirtualHost implements QueueHost {

@@ -233,6 +233,106 @@ describe('basic.publish', () => {
     await expectChannelError(conn, ch, () => ch.sendToQueue(q, Buffer.from('x'), { userId: 'someone-else', expiration: 'abc' }), 406, "PRECONDITION_FAILED - user_id property set to 'someone-else' but authenticated user was 'guest'", 60, 40);
   });
 
+  it('refuses a delivery_mode other than 1 or 2 with 406, after the expiration', async () => {
+    const q = await queue();
+    for (const mode of [3, 0]) {
+      const c = await raw([1, 2]);
+      rawPublish(c, 1, '', q, 'x', { deliveryMode: mode });
+      await expectRawChannelClose(c, 1, 406, `PRECONDITION_FAILED - invalid message: {delivery_mode_unknown,${mode}}`, 60, 40);
+    }
+    const c = await raw([1, 2]);
+    rawPublish(c, 1, '', q, 'x', { deliveryMode: 3, expiration: 'abc' });
+    await expectRawChannelClose(c, 1, 406, "PRECONDITION_FAILED - invalid expiration 'abc': no_integer", 60, 40);
+    expect((await counts(q)).messageCount).toBe(0);
+  });
+
+  it('refuses CC or BCC headers that are not arrays with 406, CC first and before the delivery_mode', async () => {
+    const q = await queue();
+    const cases: [BasicProperties, string][] = [
+      [{ headers: toFieldTable({ CC: 'a' }) }, '{unacceptable_type_in_header,"CC",longstr}'],
+      [{ headers: toFieldTable({ BCC: { k: 'v' } }) }, '{unacceptable_type_in_header,"BCC",table}'],
+      [{ headers: toFieldTable({ BCC: 1, CC: null }) }, '{unacceptable_type_in_header,"CC",void}'],
+      [{ deliveryMode: 3, headers: toFieldTable({ CC: 'a' }) }, '{unacceptable_type_in_header,"CC",longstr}'],
+    ];
+    for (const [props, reason] of cases) {
+      const c = await raw([1, 2]);
+      rawPublish(c, 1, '', q, 'x', props);
+      await expectRawChannelClose(c, 1, 406, `PRECONDITION_FAILED - invalid message: ${reason}`, 60, 40);
+    }
+    // an array's entries that are not strings are passed over
+    const c = await raw();
+    rawPublish(c, 1, '', q, 'x', { deliveryMode: 2, headers: toFieldTable({ CC: [1, 'also-nowhere'] }) });
+    await rawSync(c, 1);
+    expect((await counts(q)).messageCount).toBe(1);
+  });
+
+  it('checks for a direct reply-to consumer before user_id and the expiration', async () => {
+    const q = await queue();
+    for (const props of [{ userId: 'someone-else' }, { expiration: 'abc' }]) {
+      const c = await raw([1, 2]);
+      rawPublish(c, 1, '', q, 'x', { replyTo: 'amq.rabbitmq.reply-to', ...props });
+      await expectRawChannelClose(c, 1, 406, 'PRECONDITION_FAILED - fast reply consumer does not exist', 60, 40);
+    }
+  });
+
+  it('closes the connection with a bare 541 on properties it cannot decode, once the exchange is found', async () => {
+    const q = await queue();
+    const headerWith = (flags: number, values: Buffer) => {
+      const h = Buffer.alloc(14 + values.length);
+      h.writeUInt16BE(60, 0);
+      h.writeBigUInt64BE(1n, 4);
+      h.writeUInt16BE(flags, 12);
+      values.copy(h, 14);
+      return h;
+    };
+    const table = (entries: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, entries.length]), entries]);
+    const malformed = [
+      headerWith(0x8000, Buffer.alloc(0)), // content-type flagged, absent
+      headerWith(0x1000, Buffer.from([2, 9, 9])), // bytes after the last property
+      headerWith(0x2000, table(Buffer.from([1, 0x6b, 0x5a, 1, 2]))), // a header of unknown type 'Z'
+      headerWith(0x2000, Buffer.from([0, 0, 0, 100, 1])), // a headers table longer than the header
+      headerWith(0, Buffer.alloc(0)).subarray(0, 12), // no flags word
+    ];
+    for (const header of malformed) {
+      const c = await raw();
+      c.method(1, BASIC_PUBLISH, { exchange: '', routingKey: q });
+      c.rawFrame(FRAME_HEADER, 1, header);
+      c.rawFrame(FRAME_BODY, 1, Buffer.from('x'));
+      await expectRawConnectionClose(c, 541, 'INTERNAL_ERROR', 0, 0);
+    }
+    // in a transaction too: RabbitMQ decodes them at the publish
+    const t = await raw();
+    t.method(1, TX_SELECT, {});
+    await t.expectMethod(TX_SELECT_OK, 1);
+    t.method(1, BASIC_PUBLISH, { exchange: '', routingKey: q });
+    t.rawFrame(FRAME_HEADER, 1, malformed[0]);
+    t.rawFrame(FRAME_BODY, 1, Buffer.from('x'));
+    await expectRawConnectionClose(t, 541, 'INTERNAL_ERROR', 0, 0);
+    // the exchange is looked up first
+    const x = unique('no-such-exchange');
+    const c = await raw([1, 2]);
+    c.method(1, BASIC_PUBLISH, { exchange: x, routingKey: q });
+    c.rawFrame(FRAME_HEADER, 1, malformed[0]);
+    c.rawFrame(FRAME_BODY, 1, Buffer.from('x'));
+    await expectRawChannelClose(c, 1, 404, `NOT_FOUND - no exchange '${x}' in vhost '/'`, 60, 40);
+    expect((await counts(q)).messageCount).toBe(0);
+  });
+
+  it('ignores the two low bits of the property flags', async () => {
+    const q = await queue();
+    const c = await raw();
+    const header = Buffer.alloc(15);
+    header.writeUInt16BE(60, 0);
+    header.writeBigUInt64BE(1n, 4);
+    header.writeUInt16BE(0x1000 | 0x3, 12);
+    header[14] = 2;
+    c.method(1, BASIC_PUBLISH, { exchange: '', routingKey: q });
+    c.rawFrame(FRAME_HEADER, 1, header);
+    c.rawFrame(FRAME_BODY, 1, Buffer.from('x'));
+    const got = await rawGet(c, 1, q, true);
+    expect(got?.properties).toEqual({ deliveryMode: 2 });
+  });
+
   it('delivers an empty body', async () => {
     const ch = await channel();
     const q = await queue();
