@@ -157,13 +157,10 @@ function checkQueueType(f: FieldValue): string | undefined {
   return longstr(f, {}) ?? (['classic', 'quorum', 'stream'].includes(printValue(f)) ? undefined : `"unsupported queue type '${printValue(f)}'"`);
 }
 
-/** The queue arguments RabbitMQ compares when a queue is declared again. */
-export const EQUIVALENT_QUEUE_ARGS = [
-  'x-expires', 'x-message-ttl', 'x-dead-letter-exchange', 'x-dead-letter-routing-key', 'x-max-length', 'x-max-length-bytes',
-  'x-max-in-memory-length', 'x-max-in-memory-bytes', 'x-max-priority', 'x-overflow', 'x-queue-mode', 'x-single-active-consumer',
-  'x-queue-type', 'x-quorum-initial-group-size', 'x-delivery-limit', 'x-max-age', 'x-stream-max-segment-size-bytes', 'x-initial-cluster-size',
-  'x-queue-leader-locator',
-];
+/** The queue arguments RabbitMQ compares when a queue is declared again: those its type takes, no others. */
+export function equivalentQueueArgs(type: QueueType): readonly string[] {
+  return TYPE_ARGS[type].queue;
+}
 
 /** A declared queue's type defaults to classic, so declaring it again with x-queue-type classic is equivalent. */
 export const QUEUE_ARG_DEFAULTS: FieldTable = { 'x-queue-type': { type: 'S', value: 'classic' } };
@@ -224,6 +221,18 @@ export function validateHeadersBinding(args: FieldTable): void {
   if (!X_MATCH.includes(printValue(m))) {
     throw preconditionFailed(`Invalid x-match field value <<"${printValue(m)}">>; expected all, any, all-with-x, or any-with-x`);
   }
+}
+
+/** The x-queue-master-locator strategies RabbitMQ 3.10 registers. */
+const MASTER_LOCATORS = ['client-local', 'min-masters', 'random'];
+
+/**
+ * rabbit_queue_master_location_misc places a new classic queue (not an exclusive one) by its
+ * x-queue-master-locator, which no declare check looks at: any other value crashes the channel.
+ */
+export function checkMasterLocator(args: FieldTable): void {
+  const locator = args['x-queue-master-locator'];
+  if (locator !== undefined && !((locator.type === 'S' || locator.type === 'x') && MASTER_LOCATORS.includes(printValue(locator)))) throw internalError();
 }
 
 /**

@@ -4,8 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { FIELD_TYPE_NAMES, type FieldTable } from '../protocol/field-table.js';
 import type { Access } from './access.js';
 import {
-  EQUIVALENT_QUEUE_ARGS, QUEUE_ARG_DEFAULTS, assertArgsEquivalent, assertField, printValue, queueTypeOf, validateExchangeArgs, validateHeadersBinding, validateQueueArgs,
+  QUEUE_ARG_DEFAULTS, assertArgsEquivalent, equivalentQueueArgs, assertField, printValue, queueTypeOf, validateExchangeArgs, validateHeadersBinding, validateQueueArgs,
   validateReplicatedDeclaration,
+  checkMasterLocator,
 } from './arguments.js';
 import type { Clock } from './clock.js';
 import { accessRefused, commandInvalid, notFound, preconditionFailed, resourceLocked } from './errors.js';
@@ -278,6 +279,7 @@ export class VirtualHost implements QueueHost {
     }
     validateQueueArgs(this.describe('queue', name), d.args);
     if (type !== 'classic') validateReplicatedDeclaration(this.describe('queue', name), type, d);
+    else if (!d.exclusive) checkMasterLocator(d.args);
     return this.createQueue(d, name, true);
   }
 
@@ -312,7 +314,7 @@ export class VirtualHost implements QueueHost {
     const what = this.describe('queue', q.name);
     assertField(what, 'durable', q.options.durable, d.durable);
     assertField(what, 'auto_delete', q.options.autoDelete, d.autoDelete);
-    assertArgsEquivalent(what, q.options.args, d.args, EQUIVALENT_QUEUE_ARGS, QUEUE_ARG_DEFAULTS);
+    assertArgsEquivalent(what, q.options.args, d.args, equivalentQueueArgs(queueTypeOf(q.options.args)), QUEUE_ARG_DEFAULTS);
   }
 
   /** An exclusive queue is only for the connection that declared it. */

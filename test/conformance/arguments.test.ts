@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'vitest';
 import { scenarioSuite } from '../support/session.js';
-import { expectChannelError } from '../support/scenario.js';
+import { expectChannelError, expectConnectionError } from '../support/scenario.js';
 
 const suite = scenarioSuite();
 
@@ -34,6 +34,23 @@ describe('queue argument values', () => {
     ['x-single-active-consumer', 1, '{unacceptable_type,byte}'],
   ])('refuses %s = %s', async (key, value, reason) => {
     await expectDeclareError({}, { [key]: value }, (q) => `invalid arg '${key}' for ${inVhost(q)}: ${reason}`);
+  });
+
+  it('closes the connection with a bare 541 for a new classic queue with an x-queue-master-locator it has no strategy for', async () => {
+    for (const locator of ['bogus', 5]) {
+      const { conn, ch } = await suite.session.open();
+      await expectConnectionError(conn, () => ch.assertQueue(queueName(), { durable: false, arguments: { 'x-queue-master-locator': locator } }), 541, 'INTERNAL_ERROR');
+    }
+    // RabbitMQ's three strategies place the queue; an exclusive queue is not placed at all
+    const ch = await suite.session.channel();
+    for (const locator of ['client-local', 'min-masters', 'random']) await ch.assertQueue(queueName(), { durable: false, arguments: { 'x-queue-master-locator': locator } });
+    await ch.assertQueue(queueName(), { exclusive: true, arguments: { 'x-queue-master-locator': 'bogus' } });
+    // nor is one declared again, where the argument is only compared
+    const { conn, ch: again } = await suite.session.open();
+    const q = queueName();
+    await again.assertQueue(q, { durable: false });
+    await expectChannelError(conn, again, () => again.assertQueue(q, { durable: false, arguments: { 'x-queue-master-locator': 'bogus' } }), 406,
+      `PRECONDITION_FAILED - inequivalent arg 'x-queue-master-locator' for ${inVhost(q)}: received the value 'bogus' of type 'longstr' but current is none`, 50, 10);
   });
 
   it('checks the type of the dead-letter exchange first, with its own text', async () => {
@@ -94,6 +111,40 @@ describe('arguments of another queue type', () => {
     await expectDeclareError({ durable: false, exclusive: true }, { 'x-queue-type': 'quorum', 'x-max-priority': 5 }, (q) => `invalid arg 'x-max-priority' for ${inVhost(q)} of queue type rabbit_quorum_queue`);
     await expectDeclareError({ durable: false, exclusive: true, autoDelete: true }, { 'x-queue-type': 'quorum' }, (q) => `invalid property 'auto-delete' for ${inVhost(q)}`);
     await expectDeclareError({ durable: false, exclusive: true }, { 'x-queue-type': 'quorum' }, (q) => `invalid property 'exclusive-owner' for ${inVhost(q)}`);
+  });
+});
+
+describe('declaring a queue again', () => {
+  const QUORUM = { durable: true, arguments: { 'x-queue-type': 'quorum' } };
+  const STREAM = { durable: true, arguments: { 'x-queue-type': 'stream' } };
+  const now = (q: string, key: string, value: string, type: string) =>
+    `PRECONDITION_FAILED - inequivalent arg '${key}' for ${inVhost(q)}: received the value '${value}' of type '${type}' but current is none`;
+
+  it.each([
+    ['classic', { durable: false, arguments: {} }, 'x-queue-version', 2, 'byte'],
+    ['classic', { durable: false, arguments: {} }, 'x-queue-master-locator', 'random', 'longstr'],
+    ['quorum', QUORUM, 'x-dead-letter-strategy', 'at-least-once', 'longstr'],
+    ['quorum', QUORUM, 'x-max-in-memory-length', 5, 'byte'],
+    ['stream', STREAM, 'x-max-age', '1h', 'longstr'],
+  ])('compares the arguments a %s queue takes: %s', async (_type, options, key, value, fieldType) => {
+    const { conn, ch } = await suite.session.open();
+    const q = queueName();
+    await ch.assertQueue(q, options);
+    await expectChannelError(conn, ch, () => ch.assertQueue(q, { ...options, arguments: { ...options.arguments, [key]: value } }), 406, now(q, key, String(value), fieldType), 50, 10);
+  });
+
+  it.each([
+    ['classic', { durable: false, arguments: {} }, 'x-delivery-limit', 5],
+    ['classic', { durable: false, arguments: {} }, 'x-queue-leader-locator', 'balanced'],
+    ['quorum', QUORUM, 'x-max-priority', 5],
+    ['quorum', QUORUM, 'x-queue-mode', 'lazy'],
+    ['stream', STREAM, 'x-max-length', 5],
+    ['stream', STREAM, 'x-message-ttl', 5],
+  ])('ignores arguments a %s queue does not take: %s', async (_type, options, key, value) => {
+    const ch = await suite.session.channel();
+    const q = queueName();
+    await ch.assertQueue(q, options);
+    await ch.assertQueue(q, { ...options, arguments: { ...options.arguments, [key]: value } });
   });
 });
 
