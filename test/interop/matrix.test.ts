@@ -1,5 +1,5 @@
 // Every client against Warren, feature by feature (test/interop/clients.mjs for the Node clients,
-// pika_features.py, py_amqp_features.py and bunny_features.rb for Debian's, amqp-tools below), and docs/CONFORMANCE.md generated from the results:
+// pika_features.py, py_amqp_features.py, kombu_features.py and bunny_features.rb for Debian's, amqp-tools below), and docs/CONFORMANCE.md generated from the results:
 // the committed file must match this run's matrix; WARREN_WRITE_CONFORMANCE=1 writes it.
 import { execFile, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -34,6 +34,7 @@ const SCRIPT_CLIENTS = [
   { name: 'python3-pika (BlockingConnection)', package: 'python3-pika', command: '/usr/bin/python3', script: 'pika_features.py', installed: works('/usr/bin/python3', ['-c', 'import pika']) },
   { name: 'python3-pika (AsyncioConnection)', package: 'python3-pika', command: '/usr/bin/python3', script: 'pika_asyncio_features.py', installed: works('/usr/bin/python3', ['-c', 'import pika']) },
   { name: 'python3-amqp', package: 'python3-amqp', command: '/usr/bin/python3', script: 'py_amqp_features.py', installed: works('/usr/bin/python3', ['-c', 'import amqp']) },
+  { name: 'python3-kombu', package: 'python3-kombu', command: '/usr/bin/python3', script: 'kombu_features.py', installed: works('/usr/bin/python3', ['-c', 'import kombu']) },
   { name: 'ruby-bunny', package: 'ruby-bunny', command: 'ruby', script: 'bunny_features.rb', installed: works('ruby', ['-e', 'require "bunny"']) },
 ];
 const hasAmqpTools = works('sh', ['-c', 'command -v amqp-declare-queue']);
@@ -164,7 +165,10 @@ describe.skipIf(!hasOpenssl)('the interop matrix', () => {
       `Generated on ${new Date().toISOString().slice(0, 10)} with Node.js ${process.version}.`,
       '',
     ].join('\n');
-    if (process.env.WARREN_WRITE_CONFORMANCE) writeFileSync(DOC, doc);
+    // the suites' counts below the matrix are scripts/client-suite.mjs's to write
+    const current = readFileSync(DOC, 'utf8');
+    const suites = current.indexOf("## Client libraries' own test suites");
+    if (process.env.WARREN_WRITE_CONFORMANCE) writeFileSync(DOC, suites < 0 ? doc : `${doc}\n${current.slice(suites)}`);
     // a machine without one of the clients has a column fewer: nothing to compare the document with
     if (!hasAmqpTools || SCRIPT_CLIENTS.some((c) => !c.installed)) return console.warn('docs/CONFORMANCE.md not compared: a client is missing here');
     expect(readFileSync(DOC, 'utf8')).toContain(table);
