@@ -3,14 +3,22 @@
 // management API) or against the broker at --url, and prints the counts as one JSON line.
 //   node scripts/client-suite.mjs amqplib /path/to/amqplib-checkout [--url amqp://…] [--management-url http://…]
 // The checkout is the client's repository (fetched, e.g. with the tool library's `fetch`), with its
-// dependencies installed. Supported: amqplib (its `node --test` suite, URL=…) and pika (its acceptance
-// tests). Both dial localhost:5672 themselves, so Warren listens on [::]:5672; with --url, the broker
-// must be there too.
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+// dependencies installed. Supported: amqplib (its `node --test` suite, URL=…), pika (its acceptance
+// tests) and amqp-client (@cloudamqp/amqp-client's vitest suite, which also dials amqps on 5671: Warren
+// gets a self-signed certificate the suite does not verify) and amqp091-go (the Go client's `go test
+// -tags integration`, with the management API for its recovery tests). They dial localhost:5672
+// themselves, so Warren listens on [::]:5672 (with --forward, the script listens there and passes
+// each connection on to the broker named); with --url, the broker must be there too.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import amqp from 'amqplib';
 import { startBroker } from '../dist/index.js';
+
+const SUITES_HEADING = "## Client libraries' own test suites";
 
 const SUITES = {
   amqplib: {
@@ -35,19 +43,78 @@ const SUITES = {
     // the tests dial 127.0.0.1:5672 and localhost:5672
     port: 5672,
     host: '::',
+    explained: Object.fromEntries(
+      ['asyncio', 'select_connection', 'tornado'].map((io) => [
+        `tests/acceptance/io_services_tests.py::TestGetaddrinfoWWWGoogleDotComPort80::test_with_${io}_io_services`,
+        'resolves www.google.com: no network here',
+      ]),
+    ),
     counts: (out) => {
       const summary = /^=*\s*(.*) in [\d.]+s/.exec(out.split('\n').reverse().find((l) => / in [\d.]+s/.test(l)) ?? '')?.[1] ?? '';
       const count = (what) => Number(new RegExp(`(\\d+) ${what}`).exec(summary)?.[1] ?? 0);
       return { passed: count('passed'), failed: count('failed') + count('error'), skipped: count('skipped'), failures: [...out.matchAll(/^FAILED (\S+)/gm)].map((m) => m[1]) };
     },
   },
+  'amqp-client': {
+    check: (dir) => existsSync(join(dir, 'test', 'test.ts')) && existsSync(join(dir, 'src', 'amqp-socket-client.ts')),
+    // its own vitest (from its lock file), without coverage; the browser suite needs a WebSocket relay
+    command: (dir) => [join(dir, 'node_modules', '.bin', 'vitest'), ['run', '--reporter=json', '--config', 'vitest.config.ts']],
+    env: () => ({}),
+    port: 5672,
+    host: '::',
+    tls: 5671,
+    explained: {
+      'tls.ts: can connect with TLS': 'needs amqps on 5671, which the broker did not offer',
+      'tls.ts: can batch send message': 'needs amqps on 5671, which the broker did not offer',
+    },
+    counts: (out) => {
+      const report = JSON.parse(out.slice(out.indexOf('{')));
+      const failures = report.testResults.flatMap((f) => f.assertionResults.filter((a) => a.status === 'failed').map((a) => `${f.name.replace(/.*\/test\//, '')}: ${a.fullName}`));
+      return { passed: report.numPassedTests, failed: report.numFailedTests, skipped: report.numPendingTests + report.numTodoTests, failures };
+    },
+  },
+  'amqp091-go': {
+    check: (dir) => existsSync(join(dir, 'integration_test.go')) && existsSync(join(dir, 'connection.go')),
+    // its unit and integration tests (build tag integration), which dial AMQP_URL and close connections
+    // through RABBITMQ_MANAGEMENT_URL; Go and the suite's modules must be at hand (GOFLAGS, GOPROXY…)
+    command: () => ['go', ['test', '-tags', 'integration', '-json', '-count=1', '-timeout', '10m', './...']],
+    env: (url) => ({ AMQP_URL: `${url}/` }),
+    port: 5672,
+    host: '::',
+    counts: (out) => {
+      const results = new Map();
+      for (const line of out.split('\n')) {
+        if (!line.startsWith('{')) continue;
+        const e = JSON.parse(line);
+        const key = `${e.Package} ${e.Test}`;
+        if (!e.Test) continue;
+        // a test that started and never reported (its binary died) counts as failed
+        if (e.Action === 'run') results.set(key, 'fail');
+        if (['pass', 'fail', 'skip'].includes(e.Action)) results.set(key, e.Action);
+      }
+      const count = (a) => [...results.values()].filter((v) => v === a).length;
+      return { passed: count('pass'), failed: count('fail'), skipped: count('skip'), failures: [...results].filter(([, v]) => v === 'fail').map(([k]) => k.split(' ')[1]) };
+    },
+  },
 };
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { url: { type: 'string' }, 'management-url': { type: 'string' } } });
+/** A throwaway self-signed certificate for localhost (suites that dial amqps without verifying it). */
+function selfSigned() {
+  const dir = mkdtempSync(join(tmpdir(), 'warren-suite-tls-'));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+  const pair = { cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) };
+  rmSync(dir, { recursive: true });
+  return pair;
+}
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { url: { type: 'string' }, 'management-url': { type: 'string' }, forward: { type: 'string' }, record: { type: 'boolean', default: false } },
+});
 const [client, checkout] = positionals;
 const suite = SUITES[client];
 if (!suite || !checkout) {
-  console.error(`usage: node scripts/client-suite.mjs <${Object.keys(SUITES).join('|')}> <checkout> [--url AMQP_URL]`);
+  console.error(`usage: node scripts/client-suite.mjs <${Object.keys(SUITES).join('|')}> <checkout> [--url AMQP_URL | --forward HOST:PORT] [--record]`);
   process.exit(64);
 }
 if (!suite.check(checkout)) {
@@ -55,15 +122,33 @@ if (!suite.check(checkout)) {
   process.exit(66);
 }
 
-const broker = values.url
-  ? undefined
-  : await startBroker({ management: true, port: suite.port ?? 0, host: suite.host }).catch((err) => {
-      console.error(`cannot start Warren on port ${suite.port}, which ${client}'s tests expect: ${err.code === 'EADDRINUSE' ? 'it is in use' : err.message}`);
-      process.exit(69);
-    });
-const url = values.url ?? broker.url;
+/** Listens where the suite dials and passes every connection on to `target` (another broker, e.g. RabbitMQ on 5682). */
+async function forwarder(port, host, target) {
+  const [targetHost, targetPort] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
+  const server = createServer((inbound) => {
+    const outbound = connect(targetPort, targetHost);
+    inbound.pipe(outbound).pipe(inbound);
+    inbound.on('error', () => outbound.destroy());
+    outbound.on('error', () => inbound.destroy());
+  });
+  await new Promise((resolve, reject) => server.once('error', reject).listen(port, host, resolve));
+  return { url: `amqp://guest:guest@${targetHost}:${targetPort}`, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+const listenFailed = (err) => {
+  console.error(`cannot listen on port ${suite.port}, which ${client}'s tests expect: ${err.code === 'EADDRINUSE' ? 'it is in use' : err.message}`);
+  process.exit(69);
+};
+const forward = values.forward ? await forwarder(suite.port, suite.host, values.forward).catch(listenFailed) : undefined;
+const broker =
+  values.url || forward
+    ? undefined
+    : await startBroker({ management: true, port: suite.port ?? 0, host: suite.host, ...(suite.tls ? { tls: { port: suite.tls, ...selfSigned() } } : {}) }).catch(listenFailed);
+const url = values.url ?? forward?.url ?? broker.url;
 const managementUrl = values['management-url'] ?? broker?.managementUrl;
-const [command, args] = suite.command();
+// Warren names itself RabbitMQ in connection.start, as it must: the one started here is named by its build
+const against = broker ? `Warren ${warrenVersion()}` : `${await brokerName(url)} at ${new URL(url).host}`;
+const [command, args] = suite.command(checkout);
 const started = Date.now();
 const out = await new Promise((resolve) => {
   let text = '';
@@ -72,4 +157,58 @@ const out = await new Promise((resolve) => {
   child.on('close', () => resolve(text));
 });
 await broker?.close();
-console.log(JSON.stringify({ client, against: broker ? 'warren' : url, seconds: Math.round((Date.now() - started) / 1000), ...suite.counts(out) }));
+await forward?.close();
+const result = { client, checkout: describeCheckout(checkout), against, seconds: Math.round((Date.now() - started) / 1000), ...suite.counts(out) };
+console.log(JSON.stringify(result));
+if (values.record) record(result);
+
+/** The broker's own name and version, from its connection.start. */
+async function brokerName(brokerUrl) {
+  const conn = await amqp.connect(brokerUrl);
+  const { product, version } = conn.connection.serverProperties;
+  await conn.close();
+  return `${product} ${version}`;
+}
+
+function warrenVersion() {
+  const root = join(import.meta.dirname, '..');
+  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const git = (...a) => execFileSync('git', ['-C', root, ...a], { encoding: 'utf8' }).trim();
+  return `${version} (${git('log', '-1', '--format=%h')}${git('status', '--porcelain', '--untracked-files=no') ? ' with uncommitted changes' : ''})`;
+}
+
+/** The checkout's project and commit, as its git describes them. */
+function describeCheckout(dir) {
+  const git = (...a) => execFileSync('git', ['-C', dir, ...a], { encoding: 'utf8' }).trim();
+  try {
+    return `${git('describe', '--tags', '--always', '--dirty')} (${git('log', '-1', '--format=%h %cs')})`;
+  } catch {
+    return 'not a git checkout';
+  }
+}
+
+/**
+ * Writes the run into docs/CONFORMANCE.md's suites table, replacing the row of the same suite, checkout
+ * and broker; the matrix above it belongs to test/interop/matrix.test.ts.
+ */
+function record(r) {
+  const doc = join(import.meta.dirname, '..', 'docs', 'CONFORMANCE.md');
+  const text = readFileSync(doc, 'utf8');
+  const at = text.indexOf(SUITES_HEADING);
+  const head = at < 0 ? `${text.trimEnd()}\n\n` : text.slice(0, at);
+  const rows = at < 0 ? [] : text.slice(at).split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| suite ')).map((l) => l.slice(2, -2).split(' | '));
+  const failures = r.failures.length === 0 ? '' : r.failures.map((f) => `${f}${suite.explained?.[f] ? ` (${suite.explained[f]})` : ''}`).join('; ');
+  const row = [r.client, r.checkout, r.against, String(r.passed), String(r.failed), String(r.skipped), new Date().toISOString().slice(0, 10), failures.replaceAll('|', '\\|')];
+  const kept = rows.filter((x) => !(x[0] === row[0] && x[1] === row[1] && x[2] === row[2]));
+  kept.push(row);
+  kept.sort((x, y) => x[0].localeCompare(y[0]) || x[2].localeCompare(y[2]));
+  writeFileSync(
+    doc,
+    `${head}${SUITES_HEADING}\n\n` +
+      'Recorded by `node scripts/client-suite.mjs <client> <checkout> [--forward 127.0.0.1:5682] --record`: a client library\'s own\n' +
+      'tests run against Warren, or against the broker the script forwards its port to, and the counts they printed.\n\n' +
+      '| suite | checkout | against | passed | failed | skipped | run on | failures |\n|---|---|---|---|---|---|---|---|\n' +
+      kept.map((x) => `| ${x.join(' | ')} |`).join('\n') +
+      '\n',
+  );
+}
