@@ -14,6 +14,7 @@ import {
   ACCESS_REQUEST,
   ACCESS_REQUEST_OK,
   BASIC_ACK,
+  BASIC_CANCEL_OK,
   BASIC_CANCEL,
   BASIC_PUBLISH,
   BASIC_RETURN,
@@ -164,7 +165,13 @@ export class Channel implements AmqpChannel, SessionOutput, ClientChannel {
       return;
     }
     const method = decodeMethodStrict(payload);
-    if (info.content) throw unimplemented(key); // content methods only the server sends
+    if (info.content) {
+      // a content method only the server sends: RabbitMQ's assembler takes its content first, then
+      // the channel calls it unimplemented
+      this.content = Content.Header;
+      this.contentKey = key;
+      return;
+    }
     this.onMethod(method, info);
   }
 
@@ -182,7 +189,7 @@ export class Channel implements AmqpChannel, SessionOutput, ClientChannel {
     this.contentHeader = payload;
     this.bodySize = contentBodySize(payload);
     const max = this.connection.maxMessageSize;
-    if (this.bodySize > max) {
+    if (this.bodySize > max && this.contentKey === BASIC_PUBLISH) {
       // checked on the header rather than after the body, so a huge body is never buffered
       throw amqpError(ReplyCode.PRECONDITION_FAILED, `message size ${this.bodySize} is larger than configured max size ${max}`, this.contentKey);
     }
@@ -203,13 +210,14 @@ export class Channel implements AmqpChannel, SessionOutput, ClientChannel {
       return this.onContentComplete();
     }
     // a body that overshoots its declared size never completes (RabbitMQ then refuses the next
-    // method with "expected content body"); nothing of it is kept
-    if (this.bodyReceived > this.bodySize) this.bodyParts = [];
+    // method with "expected content body"); nothing of it is kept, nor of a body nothing will use
+    if (this.bodyReceived > this.bodySize || this.contentKey !== BASIC_PUBLISH) this.bodyParts = [];
     else this.bodyParts.push(payload);
   }
 
   private onContentComplete(): void {
     this.content = Content.None;
+    if (this.contentKey !== BASIC_PUBLISH) throw unimplemented(this.contentKey);
     const args = this.publishArgs!;
     const body = this.bodyParts.length === 1 ? this.bodyParts[0] : Buffer.concat(this.bodyParts, this.bodyReceived);
     const header = this.contentHeader!;
@@ -235,7 +243,10 @@ export class Channel implements AmqpChannel, SessionOutput, ClientChannel {
         this.connection.send(this.id, CHANNEL_CLOSE_OK, {});
         this.connection.channelClosed(this.id);
         return;
+      // answers to nothing asked: a close-ok outside a close (see onFrameWhileClosing), a cancel-ok
+      // (RabbitMQ cancels consumers with nowait)
       case CHANNEL_CLOSE_OK:
+      case BASIC_CANCEL_OK:
         throw unimplemented(method.id);
       case CHANNEL_FLOW:
         if (!method.args.active) throw amqpError(ReplyCode.NOT_IMPLEMENTED, 'active=false', method.id);

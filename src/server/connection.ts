@@ -300,7 +300,7 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
         type === FRAME_METHOD ? methodKey(payload) : 0,
       );
     }
-    const method = decodeMethodStrict(payload);
+    const method = decodeMethodStrict(payload, true);
     switch (method.id) {
       case CONNECTION_START_OK:
         return this.onStartOk(method.args);
@@ -326,7 +326,7 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
       default:
         throw frameError(type, payload, 'unknown_frame');
     }
-    const method = decodeMethodStrict(payload);
+    const method = decodeMethodStrict(payload, true);
     switch (method.id) {
       case CONNECTION_CLOSE:
         this.endReason ??= 'client closed the connection';

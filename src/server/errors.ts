@@ -84,20 +84,26 @@ function layoutFits(payload: Buffer): boolean {
   }
 }
 
-/** Decodes a method frame as RabbitMQ's reader does, raising the errors it raises. */
-export function decodeMethodStrict(payload: Buffer): Method {
+/**
+ * Decodes a method frame as RabbitMQ's reader does, raising the errors it raises. Methods on channel 0
+ * (`connection`) are decoded by the reader's handle_method0, whose catch passes on only errors that
+ * name no method, with the method added: assert_utf8's; "cannot decode" and a table it cannot parse
+ * escape it as a crash (541).
+ */
+export function decodeMethodStrict(payload: Buffer, connection = false): Method {
   if (payload.length < 4) throw frameError(FRAME_METHOD, payload, 'unknown_frame');
+  const key = methodKey(payload);
   try {
     const method = decodeMethod(payload);
-    if (method === undefined) throw new ReaderCrash(methodKey(payload), 'unknown method');
+    if (method === undefined) throw new ReaderCrash(key, 'unknown method');
     return method;
   } catch (err) {
     if (!(err instanceof DecodeError)) throw err;
     // RabbitMQ matches the whole layout (lengths, the end) before it checks strings or parses tables
     const laidOut = err instanceof TableError || err instanceof Utf8Error ? layoutFits(payload) : false;
-    if (!laidOut) throw amqpError(ReplyCode.FRAME_ERROR, cannotDecodeDetail(payload.subarray(4)), methodKey(payload));
-    if (err instanceof TableError) throw new ReaderCrash(methodKey(payload), `field table it cannot parse: ${err.message}`);
-    // assert_utf8's error names no method
-    throw amqpError(ReplyCode.FRAME_ERROR, err.message);
+    if (err instanceof Utf8Error && laidOut) throw amqpError(ReplyCode.FRAME_ERROR, err.message, connection ? key : 0);
+    if (connection) throw new AmqpError(ReplyCode.INTERNAL_ERROR, 'INTERNAL_ERROR');
+    if (!laidOut) throw amqpError(ReplyCode.FRAME_ERROR, cannotDecodeDetail(payload.subarray(4)), key);
+    throw new ReaderCrash(key, `field table it cannot parse: ${err.message}`);
   }
 }

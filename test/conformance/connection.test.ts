@@ -7,6 +7,9 @@ import { encodeMethodFrame, writeContentHeader } from '../../src/protocol/frames
 import {
   ACCESS_REQUEST,
   ACCESS_REQUEST_OK,
+  BASIC_CANCEL_OK,
+  BASIC_DELIVER,
+  BASIC_GET_OK,
   BASIC_PUBLISH,
   BASIC_QOS,
   BASIC_QOS_OK,
@@ -17,6 +20,7 @@ import {
   CHANNEL_OPEN,
   CHANNEL_OPEN_OK,
   CONNECTION_CLOSE,
+  CONNECTION_BLOCKED,
   CONNECTION_CLOSE_OK,
   CONNECTION_OPEN,
   CONNECTION_START,
@@ -190,6 +194,16 @@ describe.concurrent('handshake', () => {
     const offered = await c.expectMethod(CONNECTION_TUNE);
     const since = Date.now();
     c.method(0, CONNECTION_TUNE_OK, { ...offered, heartbeat: 0, ...tune });
+    await expectSilentClose(c, since, c.frames.length);
+  });
+
+  it('drops the socket silently on a start-ok whose client properties it cannot parse', async () => {
+    const c = await connect();
+    c.write(PROTOCOL_HEADER);
+    await c.expectMethod(CONNECTION_START);
+    const since = Date.now();
+    const props = Buffer.from([1, 0x61, 0x5a]);
+    c.rawFrame(1, 0, Buffer.concat([Buffer.from([0, 10, 0, 11, 0, 0, 0, props.length]), props, Buffer.from([5]), Buffer.from('PLAIN'), Buffer.from([0, 0, 0, 12]), Buffer.from('\0guest\0guest'), Buffer.from([5]), Buffer.from('en_US')]));
     await expectSilentClose(c, since, c.frames.length);
   });
 
@@ -576,10 +590,52 @@ describe.concurrent('channels', () => {
     ['channel.close-ok without a close', encodeMethodFrame(1, CHANNEL_CLOSE_OK, {}), 20, 41],
     ['basic.qos-ok', encodeMethodFrame(1, BASIC_QOS_OK, {}), 60, 11],
     ['connection.open', encodeMethodFrame(1, CONNECTION_OPEN, { virtualHost: '/' }), 10, 40],
+    ['basic.cancel-ok (RabbitMQ cancels with nowait)', encodeMethodFrame(1, BASIC_CANCEL_OK, { consumerTag: 't' }), 60, 31],
+    ['channel.flow-ok', encodeMethodFrame(1, CHANNEL_FLOW_OK, { active: true }), 20, 21],
   ])('closes the connection with 503 on %s on a channel', async (_name, frame, classId, methodId) => {
     const c = await open({}, [1]);
     c.write(frame);
     await expectConnectionClose(c, 503, 'COMMAND_INVALID - unimplemented method', classId, methodId);
+  });
+
+  it('takes the content of a basic.deliver or get-ok a client sends before calling it unimplemented', async () => {
+    const deliver = encodeMethodFrame(1, BASIC_DELIVER, { consumerTag: 't', deliveryTag: 1, routingKey: 'q' });
+    const c = await open({}, [1]);
+    c.write(deliver);
+    c.write(basicQosFrame(1));
+    await expectConnectionClose(c, 505, 'UNEXPECTED_FRAME - expected content header for class 60, got non content header frame instead', 60, 60);
+    const d = await open({}, [1]);
+    d.write(deliver);
+    d.write(contentHeader(1, 1));
+    d.rawFrame(3, 1, Buffer.from('x'));
+    await expectConnectionClose(d, 503, 'COMMAND_INVALID - unimplemented method', 60, 60);
+    const e = await open({}, [1]);
+    e.write(encodeMethodFrame(1, BASIC_GET_OK, { deliveryTag: 1, routingKey: 'q', messageCount: 0 }));
+    e.write(contentHeader(1, 0));
+    await expectConnectionClose(e, 503, 'COMMAND_INVALID - unimplemented method', 60, 71);
+  });
+
+  it.each([
+    ['connection.start', encodeMethodFrame(0, CONNECTION_START, { versionMajor: 0, versionMinor: 9, mechanisms: Buffer.from('PLAIN'), locales: Buffer.from('en_US') }), 10, 10],
+    ['connection.tune-ok', encodeMethodFrame(0, CONNECTION_TUNE_OK, { channelMax: 2, frameMax: 131072, heartbeat: 0 }), 10, 31],
+    ['connection.open', encodeMethodFrame(0, CONNECTION_OPEN, { virtualHost: '/' }), 10, 40],
+    ['connection.close-ok without a close', encodeMethodFrame(0, CONNECTION_CLOSE_OK, {}), 10, 51],
+    ['connection.blocked', encodeMethodFrame(0, CONNECTION_BLOCKED, { reason: 'x' }), 10, 60],
+  ])('closes the connection with 504 on %s once it is open', async (_name, frame, classId, methodId) => {
+    const c = await open();
+    c.write(frame);
+    await expectConnectionClose(c, 504, 'CHANNEL_ERROR - unexpected method in connection state running', classId, methodId);
+  });
+
+  it('answers arguments it cannot decode on channel 0 with a bare 541, and a short string that is not UTF-8 with 501 naming the method', async () => {
+    for (const payload of [Buffer.from([0, 10, 0, 50, 0, 200, 0, 0, 0, 0, 0, 9]), Buffer.from([0, 10, 0, 70, 0, 0, 0, 50, 0x67])]) {
+      const c = await open();
+      c.rawFrame(1, 0, payload);
+      await expectConnectionClose(c, 541, 'INTERNAL_ERROR');
+    }
+    const c = await open();
+    c.rawFrame(1, 0, Buffer.from([0, 10, 0, 50, 0, 200, 1, 0xff, 0, 0, 0, 0]));
+    await expectConnectionClose(c, 501, 'FRAME_ERROR - Malformed UTF-8 in shortstr', 10, 50);
   });
 
   it('answers access.request with ticket 1', async () => {
