@@ -174,7 +174,9 @@ function warrenVersion() {
   const root = join(import.meta.dirname, '..');
   const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   const git = (...a) => execFileSync('git', ['-C', root, ...a], { encoding: 'utf8' }).trim();
-  return `${version} (${git('log', '-1', '--format=%h')}${git('status', '--porcelain', '--untracked-files=no') ? ' with uncommitted changes' : ''})`;
+  // --record's own edit of docs/CONFORMANCE.md does not count as a change to the build
+  const changed = git('status', '--porcelain', '--untracked-files=no', '--', '.', ':!docs/CONFORMANCE.md');
+  return `${version} (${git('log', '-1', '--format=%h')}${changed ? ' with uncommitted changes' : ''})`;
 }
 
 /** The checkout's project and commit, as its git describes them. */
@@ -189,7 +191,7 @@ function describeCheckout(dir) {
 
 /**
  * Writes the run into docs/CONFORMANCE.md's suites table, replacing the row of the same suite, checkout
- * and broker; the matrix above it belongs to test/interop/matrix.test.ts.
+ * and broker (Warren's whatever its build); the matrix above it belongs to test/interop/matrix.test.ts.
  */
 function record(r) {
   const doc = join(import.meta.dirname, '..', 'docs', 'CONFORMANCE.md');
@@ -199,7 +201,9 @@ function record(r) {
   const rows = at < 0 ? [] : text.slice(at).split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| suite ')).map((l) => l.slice(2, -2).split(' | '));
   const failures = r.failures.length === 0 ? '' : r.failures.map((f) => `${f}${suite.explained?.[f] ? ` (${suite.explained[f]})` : ''}`).join('; ');
   const row = [r.client, r.checkout, r.against, String(r.passed), String(r.failed), String(r.skipped), new Date().toISOString().slice(0, 10), failures.replaceAll('|', '\\|')];
-  const kept = rows.filter((x) => !(x[0] === row[0] && x[1] === row[1] && x[2] === row[2]));
+  // one row per suite, checkout and broker: a later build of Warren replaces the earlier one's
+  const broker = (x) => x[2].split(' (')[0];
+  const kept = rows.filter((x) => !(x[0] === row[0] && x[1] === row[1] && broker(x) === broker(row)));
   kept.push(row);
   kept.sort((x, y) => x[0].localeCompare(y[0]) || x[2].localeCompare(y[2]));
   writeFileSync(
