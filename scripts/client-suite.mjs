@@ -43,12 +43,17 @@ const SUITES = {
     // the tests dial 127.0.0.1:5672 and localhost:5672
     port: 5672,
     host: '::',
-    explained: Object.fromEntries(
-      ['asyncio', 'select_connection', 'tornado'].map((io) => [
-        `tests/acceptance/io_services_tests.py::TestGetaddrinfoWWWGoogleDotComPort80::test_with_${io}_io_services`,
-        'resolves www.google.com: no network here',
-      ]),
-    ),
+    explained: {
+      ...Object.fromEntries(
+        ['asyncio', 'select_connection', 'tornado'].map((io) => [
+          `tests/acceptance/io_services_tests.py::TestGetaddrinfoWWWGoogleDotComPort80::test_with_${io}_io_services`,
+          'resolves www.google.com: no network here',
+        ]),
+      ),
+      // pika 1.4's suite follows RabbitMQ 3.13+, which refuses an unknown exchange type on the channel
+      'tests/acceptance/blocking_adapter_test.py::TestInvalidExchangeTypeRaisesConnectionClosed::test':
+        "expects a later RabbitMQ's 406 channel error; 3.10.8 closes the connection with 503 COMMAND_INVALID",
+    },
     counts: (out) => {
       const summary = /^=*\s*(.*) in [\d.]+s/.exec(out.split('\n').reverse().find((l) => / in [\d.]+s/.test(l)) ?? '')?.[1] ?? '';
       const count = (what) => Number(new RegExp(`(\\d+) ${what}`).exec(summary)?.[1] ?? 0);
