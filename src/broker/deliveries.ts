@@ -54,7 +54,8 @@ export class Deliveries {
 
   /**
    * Removes and returns the deliveries an ack/nack/reject names: one tag, or with `multiple` every tag
-   * up to it (tag 0 meaning all). An unknown tag is RabbitMQ's 406.
+   * up to it (tag 0 meaning all). A tag that is not outstanding is RabbitMQ's 406, with `multiple` too:
+   * its collect_acks walks the unacknowledged up to that very tag.
    */
   take(tag: number, multiple: boolean): Delivery[] {
     if (!multiple) {
@@ -64,8 +65,8 @@ export class Deliveries {
       this.trim();
       return [d];
     }
+    if (tag !== 0 && this.find(tag) === undefined) throw unknownTag(tag);
     const out = this.upTo(tag);
-    if (out.length === 0 && tag !== 0) throw unknownTag(tag);
     for (const d of out) this.settle(d);
     this.trim();
     return out;
@@ -88,12 +89,7 @@ export class Deliveries {
 
   /** Throws as `take` would, without taking anything (acks inside a transaction). */
   check(tag: number, multiple: boolean): void {
-    if (!multiple) {
-      if (this.find(tag) === undefined) throw unknownTag(tag);
-      return;
-    }
-    const oldest = this.pending.peek();
-    if (tag !== 0 && (oldest === undefined || oldest.tag > tag)) throw unknownTag(tag);
+    if ((!multiple || tag !== 0) && this.find(tag) === undefined) throw unknownTag(tag);
   }
 
   /** Every unsettled delivery, in tag order, left as it is (inspection). */

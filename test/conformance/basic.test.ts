@@ -772,6 +772,22 @@ describe('ack, nack and reject', () => {
     expect((await counts(q)).messageCount).toBe(0);
   });
 
+  it.each([
+    ['above every outstanding one', 9],
+    ['already acked, though lower ones are outstanding', 2],
+  ])('closes the channel with 406 on a multiple ack of a tag %s, acking nothing', async (_case, tag) => {
+    const q = await queueWith(3);
+    const conn = await connection();
+    const ch = await channel(conn);
+    const ms = [await get(ch, q), await get(ch, q), await get(ch, q)];
+    ch.ack(ms[1]);
+    await expectChannelError(conn, ch, () => ch.ack({ fields: { deliveryTag: tag } } as Message, true), 406, `PRECONDITION_FAILED - unknown delivery tag ${tag}`, 60, 80);
+    // the channel's close requeued m0 and m2: the multiple ack took neither
+    await waitForCount(q, 2);
+    const left = await channel();
+    expect([body(await left.get(q, { noAck: true })), body(await left.get(q, { noAck: true }))]).toEqual(['m0', 'm2']);
+  });
+
   it('closes the channel with 406 on tag 0 without multiple', async () => {
     const conn = await connection();
     const ch = await channel(conn);
