@@ -78,6 +78,38 @@ const SUITES = {
       return { passed: report.numPassedTests, failed: report.numFailedTests, skipped: report.numPendingTests + report.numTodoTests, failures };
     },
   },
+  bunny: {
+    check: (dir) => existsSync(join(dir, 'lib', 'bunny.rb')) && existsSync(join(dir, 'spec', 'higher_level_api', 'integration')),
+    // its integration specs as its CI runs them (CI=true), with Debian's rspec and amq-protocol through a
+    // Gemfile of what is installed; left out: the stress specs, and the specs that need gems Debian does
+    // not have (toxiproxy, and rabbitmq_http_api_client for the two that close connections over HTTP)
+    command: (dir) => {
+      const specs = ['spec/higher_level_api', 'spec/lower_level_api', 'spec/issues'].flatMap((d) => execFileSync('find', [join(dir, d), '-name', '*_spec.rb'], { encoding: 'utf8' }).trim().split('\n'));
+      return ['rspec', ['--format', 'json', ...specs.filter((f) => !/toxiproxy|rabbitmq\/http\/client/.test(readFileSync(f, 'utf8')))]];
+    },
+    env: (_url, dir) => ({ CI: 'true', BUNDLE_GEMFILE: localGemfile(dir) }),
+    port: 5672,
+    host: '::',
+    management: 15672,
+    explained: {
+      'spec/higher_level_api/integration/connection_stop_spec.rb: Bunny::Session that recovers from connection.close can be closed':
+        'closes the connection through the rabbitmq_http_api_client gem, which Debian does not have',
+    },
+    // what its bin/ci/before_build sets up with rabbitmqctl
+    broker: {
+      vhosts: ['bunny_testbed'],
+      users: [
+        { name: 'bunny_gem', password: 'bunny_password', permissions: { bunny_testbed: { configure: '.*', write: '.*', read: '.*' } } },
+        { name: 'bunny_reader', password: 'reader_password', permissions: { bunny_testbed: { configure: '^---$', write: '^---$', read: '.*' } } },
+      ],
+    },
+    counts: (out) => {
+      const report = JSON.parse(out.slice(out.indexOf('{"version"')));
+      // a spec file that does not load stops rspec before any example: its messages say which
+      const failures = [...(report.messages ?? []).filter((m) => /error occurred/.test(m)).map((m) => m.trim().split('\n')[0]), ...report.examples.filter((e) => e.status === 'failed').map((e) => `${e.file_path.replace(/^.*\/spec\//, 'spec/')}: ${e.full_description}`)];
+      return { passed: report.examples.filter((e) => e.status === 'passed').length, failed: failures.length, skipped: report.summary.pending_count, failures };
+    },
+  },
   'amqp091-go': {
     check: (dir) => existsSync(join(dir, 'integration_test.go')) && existsSync(join(dir, 'connection.go')),
     // its unit and integration tests (build tag integration), which dial AMQP_URL and close connections
@@ -102,6 +134,13 @@ const SUITES = {
     },
   },
 };
+
+/** A Gemfile naming only what is installed (the checkout's bunny, rspec), for a suite whose spec helper runs Bundler.require. */
+function localGemfile(dir) {
+  const gemfile = join(mkdtempSync(join(tmpdir(), 'warren-suite-gems-')), 'Gemfile');
+  writeFileSync(gemfile, `gem "bunny", path: ${JSON.stringify(dir)}\ngem "rspec"\n`);
+  return gemfile;
+}
 
 /** A throwaway self-signed certificate for localhost (suites that dial amqps without verifying it). */
 function selfSigned() {
@@ -148,7 +187,13 @@ const forward = values.forward ? await forwarder(suite.port, suite.host, values.
 const broker =
   values.url || forward
     ? undefined
-    : await startBroker({ management: true, port: suite.port ?? 0, host: suite.host, ...(suite.tls ? { tls: { port: suite.tls, ...selfSigned() } } : {}) }).catch(listenFailed);
+    : await startBroker({
+        management: suite.management ? { port: suite.management } : true,
+        port: suite.port ?? 0,
+        host: suite.host,
+        ...(suite.tls ? { tls: { port: suite.tls, ...selfSigned() } } : {}),
+        ...suite.broker,
+      }).catch(listenFailed);
 const url = values.url ?? forward?.url ?? broker.url;
 const managementUrl = values['management-url'] ?? broker?.managementUrl;
 // Warren names itself RabbitMQ in connection.start, as it must: the one started here is named by its build
@@ -157,7 +202,7 @@ const [command, args] = suite.command(checkout);
 const started = Date.now();
 const out = await new Promise((resolve) => {
   let text = '';
-  const child = spawn(command, args, { cwd: checkout, env: { ...process.env, ...suite.env(url), ...(managementUrl ? { RABBITMQ_MANAGEMENT_URL: managementUrl } : {}) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(command, args, { cwd: checkout, env: { ...process.env, ...suite.env(url, checkout), ...(managementUrl ? { RABBITMQ_MANAGEMENT_URL: managementUrl } : {}) }, stdio: ['ignore', 'pipe', 'inherit'] });
   child.stdout.on('data', (d) => (text += d));
   child.on('close', () => resolve(text));
 });
