@@ -3,12 +3,13 @@
 // management API) or against the broker at --url, and prints the counts as one JSON line.
 //   node scripts/client-suite.mjs amqplib /path/to/amqplib-checkout [--url amqp://…] [--management-url http://…]
 // The checkout is the client's repository (fetched, e.g. with the tool library's `fetch`), with its
-// dependencies installed. Supported: amqplib (its `node --test` suite, URL=…), pika (its acceptance
-// tests) and amqp-client (@cloudamqp/amqp-client's vitest suite, which also dials amqps on 5671: Warren
-// gets a self-signed certificate the suite does not verify) and amqp091-go (the Go client's `go test
-// -tags integration`, with the management API for its recovery tests). They dial localhost:5672
-// themselves, so Warren listens on [::]:5672 (with --forward, the script listens there and passes
-// each connection on to the broker named); with --url, the broker must be there too.
+// dependencies installed. Supported: amqplib (its `node --test` suite), pika (its acceptance tests),
+// kombu (its py-amqp integration tests), bunny (its rspec integration specs), amqp-client
+// (@cloudamqp/amqp-client's vitest suite, which also dials amqps on 5671: Warren gets a self-signed
+// certificate the suite does not verify) and amqp091-go (`go test -tags integration`, with the
+// management API for its recovery tests). They dial localhost:5672 themselves, so Warren listens on
+// [::]:5672 (with --forward, the script listens there and passes each connection on to the broker
+// named); with --url, the broker must be there too.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
@@ -54,11 +55,16 @@ const SUITES = {
       'tests/acceptance/blocking_adapter_test.py::TestInvalidExchangeTypeRaisesConnectionClosed::test':
         "expects a later RabbitMQ's 406 channel error; 3.10.8 closes the connection with 503 COMMAND_INVALID",
     },
-    counts: (out) => {
-      const summary = /^=*\s*(.*) in [\d.]+s/.exec(out.split('\n').reverse().find((l) => / in [\d.]+s/.test(l)) ?? '')?.[1] ?? '';
-      const count = (what) => Number(new RegExp(`(\\d+) ${what}`).exec(summary)?.[1] ?? 0);
-      return { passed: count('passed'), failed: count('failed') + count('error'), skipped: count('skipped'), failures: [...out.matchAll(/^FAILED (\S+)/gm)].map((m) => m[1]) };
-    },
+    counts: pytestCounts,
+  },
+  kombu: {
+    check: (dir) => existsSync(join(dir, 't', 'integration', 'test_py_amqp.py')),
+    // its py-amqp integration tests, as its tox runs them (-E py-amqp), with Debian's py-amqp and pytest
+    command: () => ['/usr/bin/python3', ['-m', 'pytest', '-p', 'no:cacheprovider', '-q', '-rf', '-E', 'py-amqp', 't/integration/test_py_amqp.py']],
+    env: (url) => ({ PYTHONPATH: '.', RABBITMQ_HOST: new URL(url).hostname, RABBITMQ_5672_TCP: new URL(url).port }),
+    port: 5672,
+    host: '::',
+    counts: pytestCounts,
   },
   'amqp-client': {
     check: (dir) => existsSync(join(dir, 'test', 'test.ts')) && existsSync(join(dir, 'src', 'amqp-socket-client.ts')),
@@ -135,10 +141,17 @@ const SUITES = {
   },
 };
 
+/** The counts of pytest's summary line, and the tests it names as FAILED (with -rf). */
+function pytestCounts(out) {
+  const summary = /^=*\s*(.*) in [\d.]+s/.exec(out.split('\n').reverse().find((l) => / in [\d.]+s/.test(l)) ?? '')?.[1] ?? '';
+  const count = (what) => Number(new RegExp(`(\\d+) ${what}`).exec(summary)?.[1] ?? 0);
+  return { passed: count('passed'), failed: count('failed') + count('error'), skipped: count('skipped'), failures: [...out.matchAll(/^FAILED (\S+)/gm)].map((m) => m[1]) };
+}
+
 /** A Gemfile naming only what is installed (the checkout's bunny, rspec), for a suite whose spec helper runs Bundler.require. */
 function localGemfile(dir) {
   const gemfile = join(mkdtempSync(join(tmpdir(), 'warren-suite-gems-')), 'Gemfile');
-  writeFileSync(gemfile, `gem "bunny", path: ${JSON.stringify(dir)}\ngem "rspec"\n`);
+  writeFileSync(gemfile, `source "https://rubygems.org"\ngem "bunny", path: ${JSON.stringify(dir)}\ngem "rspec"\n`);
   return gemfile;
 }
 
