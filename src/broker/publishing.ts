@@ -57,12 +57,14 @@ export class PublishOutcome {
 /**
  * RabbitMQ decodes a published message's properties once it has checked the exchange: values that
  * run short or past the header, or a headers table it cannot parse, crash its channel (a bare 541).
+ * Gives the property flags.
  */
-export function checkWellFormed(header: Buffer): void {
+export function checkWellFormed(header: Buffer): number {
   // the assembler took a header of 12 bytes or more; the flags word may still be missing
   if (header.length < CONTENT_HEADER_PREFIX_SIZE) throw internalError();
   const flags = header.readUInt16BE(CONTENT_HEADER_PREFIX_SIZE - 2);
   if (propertiesEnd(flags, header, CONTENT_HEADER_PREFIX_SIZE, header.length) !== header.length) throw internalError();
+  return flags;
 }
 
 /**

@@ -411,7 +411,8 @@ export class Session {
       throw accessRefused(`cannot publish to internal exchange '${exchangeName}' in vhost '${this.vhost.name}'`);
     }
     if (exchange.type === 'topic') this.access.checkTopic(exchangeName, routingKey, 'write');
-    checkWellFormed(header);
+    // a message without properties (most of them) has nothing more to check
+    if (checkWellFormed(header) === 0) return undefined;
     if (!this.replyConsumer && asksForDirectReply(header)) throw preconditionFailed('fast reply consumer does not exist');
     // the broker's own sessions (definitions, tests) act for no one
     if (this.user !== '') checkUserId(header, this.user, this.access.mayImpersonate);
