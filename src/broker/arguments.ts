@@ -75,6 +75,11 @@ export function parseAge(text: string): number | 'invalid' | 'crash' {
 }
 
 export type QueueType = 'classic' | 'quorum' | 'stream';
+const QUEUE_TYPES: readonly string[] = ['classic', 'quorum', 'stream'] satisfies QueueType[];
+
+export function isQueueType(v: unknown): v is QueueType {
+  return typeof v === 'string' && QUEUE_TYPES.includes(v);
+}
 
 /** A declaration's x-queue-type (classic when absent; validated before anything else). */
 export function queueTypeOf(args: FieldTable): QueueType {
@@ -154,7 +159,7 @@ const DECLARE_CHECKS: readonly [string, Check][] = [
 ];
 
 function checkQueueType(f: FieldValue): string | undefined {
-  return longstr(f, {}) ?? (['classic', 'quorum', 'stream'].includes(printValue(f)) ? undefined : `"unsupported queue type '${printValue(f)}'"`);
+  return longstr(f, {}) ?? (isQueueType(printValue(f)) ? undefined : `"unsupported queue type '${printValue(f)}'"`);
 }
 
 /** The queue arguments RabbitMQ compares when a queue is declared again: those its type takes, no others. */

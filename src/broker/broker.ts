@@ -4,6 +4,7 @@ import { PermissionStore, type PermissionSet, type TopicPermission } from '../au
 import { UserStore } from '../auth/users.js';
 import { unrestricted, userAccess, type Access } from './access.js';
 import { DEFAULT_ALARM_LIMITS, ResourceMonitor, type Alarm, type AlarmLimits } from './alarms.js';
+import { isQueueType, type QueueType } from './arguments.js';
 import { realClock, type Clock } from './clock.js';
 import { nullLogger, type Logger } from './logger.js';
 import type { ClientConnection } from './clients.js';
@@ -99,18 +100,25 @@ export class Broker implements VhostContext {
         if (kind === 'vhost') {
           vhost.description = typeof d.value.description === 'string' ? d.value.description : vhost.description;
           vhost.tags = Array.isArray(d.value.tags) ? d.value.tags.map(String) : vhost.tags;
+          if (isQueueType(d.value.defaultQueueType)) vhost.defaultQueueType = d.value.defaultQueueType;
         } else vhost.restore(d);
       }
     }
     store.dropUnopenedLogs();
   }
 
-  /** A vhost, made if it does not exist; its description and tags are set when given. */
-  addVhost(name: string, metadata: { description?: string; tags?: readonly string[] } = {}): VirtualHost {
-    const vhost = this.vhosts.get(name) ?? this.createVhost(name);
+  /**
+   * A vhost, made if it does not exist; its description and tags are set when given, its default queue
+   * type only when it is made (RabbitMQ's update leaves it).
+   */
+  addVhost(name: string, metadata: { description?: string; tags?: readonly string[]; defaultQueueType?: QueueType } = {}): VirtualHost {
+    const existing = this.vhosts.get(name);
+    const vhost = existing ?? this.createVhost(name);
     if (metadata.description !== undefined) vhost.description = metadata.description;
     if (metadata.tags !== undefined) vhost.tags = metadata.tags;
-    this.store?.putDefinition({ kind: 'vhost', vhost: name, key: name, value: { description: vhost.description, tags: [...vhost.tags] } });
+    if (!existing) vhost.defaultQueueType = metadata.defaultQueueType;
+    const value = { description: vhost.description, tags: [...vhost.tags], ...(vhost.defaultQueueType ? { defaultQueueType: vhost.defaultQueueType } : {}) };
+    this.store?.putDefinition({ kind: 'vhost', vhost: name, key: name, value });
     return vhost;
   }
 

@@ -6,6 +6,7 @@ import type { FieldTable } from '../protocol/field-table.js';
 import { REPLY_NAMES } from '../protocol/generated/spec.js';
 import { compilePcre } from '../auth/pcre.js';
 import type { Broker } from './broker.js';
+import { isQueueType } from './arguments.js';
 import { BrokerError } from './errors.js';
 import type { Policy, PolicyTarget } from './policy.js';
 import { NO_OUTPUT, type Session } from './session.js';
@@ -55,10 +56,8 @@ export function exportDefinitions(broker: Broker, version: string, vhost?: strin
     product_name: 'RabbitMQ',
     product_version: version,
     users: broker.users.list().map((u) => ({ name: u.name, password_hash: broker.users.passwordHash(u.name) ?? '', hashing_algorithm: 'rabbit_password_hashing_sha256', tags: [...u.tags], limits: {} })),
-    vhosts: broker.vhostNames.map((name) => {
-      const v = broker.vhost(name)!;
-      return { name, description: v.description, tags: [...v.tags], metadata: { description: v.description, tags: [...v.tags] } };
-    }),
+    // rabbit_mgmt_wm_definitions keeps only the name of a vhost (its metadata stays behind)
+    vhosts: broker.vhostNames.map((name) => ({ name })),
     permissions: broker.permissions.list().map((p) => ({ user: p.user, vhost: p.vhost, configure: p.permissions.configure, write: p.permissions.write, read: p.permissions.read })),
     topic_permissions: broker.permissions.listTopic().map((t) => ({ user: t.user, vhost: t.vhost, exchange: t.exchange, write: t.write, read: t.read })),
     parameters: [],
@@ -83,6 +82,11 @@ const list = (defs: Obj, key: string): Obj[] => {
 };
 const bool = (v: Plain | undefined) => v === true || v === 'true';
 
+/** A vhost's metadata as RabbitMQ shows it (an Erlang map: keys in order), default_queue_type when set. */
+export function vhostMetadata(v: VirtualHost): { default_queue_type?: string; description: string; tags: string[] } {
+  return { ...(v.defaultQueueType ? { default_queue_type: v.defaultQueueType } : {}), description: v.description, tags: [...v.tags] };
+}
+
 /**
  * Imports definitions as RabbitMQ's rabbit_definitions does: users, vhosts, permissions, topic permissions, policies,
  * queues, exchanges, bindings, each added or updated. Names starting with amq. are skipped, as
@@ -95,7 +99,9 @@ export function importDefinitions(broker: Broker, defs: Obj, options: ImportOpti
       const metadata = (v.metadata ?? {}) as Obj;
       const description = v.description ?? metadata.description;
       const tags = v.tags ?? metadata.tags;
-      broker.addVhost(text(v.name), { description: description === undefined ? undefined : text(description), tags: Array.isArray(tags) ? tags.map(String) : undefined });
+      const defaultQueueType = metadata.default_queue_type === undefined ? undefined : text(metadata.default_queue_type);
+      if (defaultQueueType !== undefined && !isQueueType(defaultQueueType)) throw new DefinitionsError(`vhost "${text(v.name)}": invalid_queue_type ${defaultQueueType}`);
+      broker.addVhost(text(v.name), { description: description === undefined ? undefined : text(description), tags: Array.isArray(tags) ? tags.map(String) : undefined, defaultQueueType });
     }
     for (const p of list(defs, 'permissions')) importPermissions(broker, p);
     for (const t of list(defs, 'topic_permissions')) importTopicPermission(broker, t);

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { FIELD_TYPE_NAMES, type FieldTable } from '../protocol/field-table.js';
 import type { Access } from './access.js';
 import {
-  QUEUE_ARG_DEFAULTS, assertArgsEquivalent, equivalentQueueArgs, assertField, printValue, queueTypeOf, validateExchangeArgs, validateHeadersBinding, validateQueueArgs,
+  QUEUE_ARG_DEFAULTS, assertArgsEquivalent, equivalentQueueArgs, type QueueType, assertField, printValue, queueTypeOf, validateExchangeArgs, validateHeadersBinding, validateQueueArgs,
   validateReplicatedDeclaration,
   checkMasterLocator,
 } from './arguments.js';
@@ -95,6 +95,11 @@ export interface ReplyTarget {
 const REPLY_TO_PREFIX = `${REPLY_TO}.`;
 
 export class VirtualHost implements QueueHost {
+  /**
+   * The type a durable, non-exclusive, non-auto-delete queue declared without x-queue-type gets (its
+   * vhost metadata's default_queue_type); set only when the vhost is made, as RabbitMQ sets it.
+   */
+  defaultQueueType: QueueType | undefined = undefined;
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
   readonly policies = new Map<string, CompiledPolicy>();
@@ -250,6 +255,7 @@ export class VirtualHost implements QueueHost {
       q.touch();
       return q;
     }
+    d = this.withDefaultQueueType(d);
     // even a queue of one's own: RabbitMQ checks the name before looking the queue up
     if (d.name.startsWith('amq.')) throw accessRefused(`queue name '${d.name}' contains reserved prefix 'amq.*'`);
     const type = queueTypeOf(d.args);
@@ -281,6 +287,18 @@ export class VirtualHost implements QueueHost {
     if (type !== 'classic') validateReplicatedDeclaration(this.describe('queue', name), type, d);
     else if (!d.exclusive) checkMasterLocator(d.args);
     return this.createQueue(d, name, true);
+  }
+
+  /**
+   * RabbitMQ's augment_declare_args: without x-queue-type, a declaration takes the vhost's default
+   * queue type when that type can have such a queue (a quorum queue or stream is durable, not exclusive,
+   * not auto-delete), and carries it as its x-queue-type argument.
+   */
+  private withDefaultQueueType(d: QueueDeclare): QueueDeclare {
+    const type = this.defaultQueueType;
+    if (type === undefined || d.args['x-queue-type'] !== undefined) return d;
+    if (type !== 'classic' && !(d.durable && !d.exclusive && !d.autoDelete)) return d;
+    return { ...d, args: { ...d.args, 'x-queue-type': { type: 'S', value: type } } };
   }
 
   private createQueue(d: QueueDeclare, name: string, save: boolean): Queue {

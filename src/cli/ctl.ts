@@ -52,6 +52,9 @@ const OPTIONS = {
   limit: { type: 'string', default: '0' },
   'if-empty': { type: 'boolean' },
   'if-unused': { type: 'boolean' },
+  description: { type: 'string' },
+  tags: { type: 'string' },
+  'default-queue-type': { type: 'string' },
   help: { type: 'boolean', short: '?' },
 } as const;
 
@@ -605,11 +608,12 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   add_vhost: {
-    usage: 'add_vhost <vhost>',
+    usage: 'add_vhost <vhost> [--description <description>] [--tags <tag,…>] [--default-queue-type classic|quorum|stream]',
     arity: [1, 1],
     async run(ctx, [vhost]) {
       ctx.info(`Adding vhost "${vhost}" ...`);
-      await ctx.api.send('PUT', `/api/vhosts/${seg(vhost!)}`, {});
+      const { description, tags, 'default-queue-type': defaultqueuetype } = ctx.opts;
+      await ctx.api.send('PUT', `/api/vhosts/${seg(vhost!)}`, { description, tags, defaultqueuetype });
     },
   },
   trace_on: {

@@ -7,11 +7,11 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     /** The body's `error`; undefined for an empty body. */
-    readonly error: string | undefined,
+    readonly error: Json | undefined,
     readonly reason?: Json,
     readonly headers: Readonly<Record<string, string>> = {},
   ) {
-    super(typeof reason === 'string' ? reason : (error ?? String(status)));
+    super(typeof reason === 'string' ? reason : typeof error === 'string' ? error : String(status));
   }
 }
 
@@ -19,6 +19,12 @@ export const notFound = () => new ApiError(404, 'Object Not Found', 'Not Found')
 export const badRequest = (reason: Json) => new ApiError(400, 'bad_request', reason);
 /** A signed-in user without the rights: no WWW-Authenticate, RabbitMQ's British spelling. */
 export const notAuthorised = (reason: string) => new ApiError(401, 'not_authorised', reason);
+
+/**
+ * rabbit_mgmt_util:internal_server_error: a 500 whose `error` is RabbitMQ's text as the Erlang string it
+ * is (a list of character codes) and whose reason is the error term.
+ */
+export const internalServerError = (text: string, reason: string) => new ApiError(500, [...Buffer.from(text, 'latin1')], reason);
 
 export const REALM = { 'www-authenticate': 'Basic realm="RabbitMQ Management"' };
 

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { compilePcre } from '../auth/pcre.js';
 import type { TopicPermission } from '../auth/permissions.js';
 import type { User } from '../auth/users.js';
+import { isQueueType } from '../broker/arguments.js';
 import { parseTags } from '../broker/definitions-file.js';
 import { contentHeaderOf } from '../broker/message.js';
 import type { Policy, PolicyTarget } from '../broker/policy.js';
@@ -13,7 +14,7 @@ import type { Session } from '../broker/session.js';
 import type { VirtualHost } from '../broker/virtual-host.js';
 import { registerDefinitionRoutes } from './definition-routes.js';
 import { registerEntityRoutes } from './entity-routes.js';
-import { ApiError, badRequest, notFound } from './errors.js';
+import { ApiError, badRequest, internalServerError, notFound } from './errors.js';
 import { NO_CONTENT, bodyObject, ok, parseBool, putReply, requireKeys, vhostParam, withSession, type AddRoute, type JsonObject } from './handlers.js';
 import { shapeItem, shapeList } from './query.js';
 import { isMonitor, listedVhosts, visibleVhosts } from './rights.js';
@@ -279,7 +280,10 @@ function vhostRoutes(add: AddRoute): void {
     const description = body.description === undefined ? '' : String(body.description);
     const tags = body.tags === undefined ? [] : parseTags(body.tags);
     const tracing = parseBool(body.tracing);
-    const v = ctx.broker.addVhost(name, { description, tags });
+    // the management UI's field name; RabbitMQ checks and keeps it only when it makes the vhost
+    const defaultQueueType = existed || body.defaultqueuetype === undefined ? undefined : String(body.defaultqueuetype);
+    if (defaultQueueType !== undefined && !isQueueType(defaultQueueType)) throw internalServerError('Error occured while adding vhost', 'invalid_queue_type');
+    const v = ctx.broker.addVhost(name, { description, tags, defaultQueueType });
     if (tracing !== undefined) v.tracing = tracing;
     // RabbitMQ gives the vhost's creator full permissions in it
     if (!existed) ctx.broker.permissions.set(req.user.name, name, { configure: '.*', write: '.*', read: '.*' });

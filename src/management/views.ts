@@ -6,6 +6,7 @@ import type { ClientChannel, ClientConnection } from '../broker/clients.js';
 import type { Binding, Exchange } from '../broker/exchange.js';
 import { COUNTER_KEYS, type CounterKey, type MessageCounters } from '../broker/observation.js';
 import type { Queue } from '../broker/queue.js';
+import { vhostMetadata } from '../broker/definitions-file.js';
 import type { VirtualHost } from '../broker/virtual-host.js';
 import { tableToJson, type Json } from './json.js';
 import type { Rates } from './rates.js';
@@ -248,8 +249,8 @@ export function vhostView(ctx: ViewContext, v: VirtualHost): JsonObject {
     name: v.name,
     description: v.description,
     tags: [...v.tags],
-    default_queue_type: 'undefined',
-    metadata: { description: v.description, tags: [...v.tags] },
+    default_queue_type: v.defaultQueueType ?? 'undefined',
+    metadata: vhostMetadata(v),
     tracing: v.tracing,
     cluster_state: { [ctx.node.node]: 'running' },
   };

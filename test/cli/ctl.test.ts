@@ -259,6 +259,14 @@ describe.skipIf(!overview)('warren ctl', () => {
       expect((await api('GET', `/api/vhosts/${name}`)).status).toBe(404);
     });
 
+    it('adds a vhost with a description, tags and a default queue type, as rabbitmqctl add_vhost takes them', async () => {
+      const name = unique('vhdq');
+      cleanups.push(() => api('DELETE', `/api/vhosts/${name}`));
+      const added = await warren('add_vhost', name, '--description', 'for quorum', '--tags', 'a,b', '--default-queue-type', 'quorum');
+      expect(added).toEqual({ code: 0, stdout: `Adding vhost "${name}" ...\n`, stderr: '' });
+      expect((await (await api('GET', `/api/vhosts/${name}`)).json()) as object).toMatchObject({ description: 'for quorum', tags: ['a', 'b'], default_queue_type: 'quorum' });
+    });
+
     it('turns tracing on and off, keeping the vhost’s description and tags, and prints what rabbitmqctl prints', async () => {
       const name = unique('traced');
       cleanups.push(() => api('DELETE', `/api/vhosts/${name}`));

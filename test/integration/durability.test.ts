@@ -92,6 +92,14 @@ describe('durability', () => {
     expect([...broker!.broker.vhost('/')!.policies.keys()]).toEqual(['ttl']);
   });
 
+  it('keeps a vhost with its description, tags and default queue type', async () => {
+    await start(true);
+    broker!.broker.addVhost('dq', { description: 'kept', tags: ['t'], defaultQueueType: 'quorum' });
+    await restart();
+    const v = broker!.broker.vhost('dq')!;
+    expect([v.description, v.tags, v.defaultQueueType]).toEqual(['kept', ['t'], 'quorum']);
+  });
+
   it('deleted definitions stay deleted', async () => {
     let ch = await start(true);
     await ch.assertExchange('gone.x', 'fanout', { durable: true });

@@ -21,7 +21,7 @@ afterAll(async () => {
   for (const q of ['q1', 'q2', 'q3', 'qp', 'get', 'pol', 'def']) await guest.del(`/api/queues/%2F/${name(q)}`);
   for (const x of ['x1', 'xdef']) await guest.del(`/api/exchanges/%2F/${name(x)}`);
   for (const u of ['admin', 'mon', 'mgmt', 'pol', 'none', 'hash', 'conn']) await guest.del(`/api/users/${name(u)}`);
-  for (const v of ['v', 'vdef']) await guest.del(`/api/vhosts/${name(v)}`);
+  for (const v of ['v', 'vdef', 'vdq', 'vdqdef']) await guest.del(`/api/vhosts/${name(v)}`);
   await guest.del(`/api/policies/%2F/${name('p')}`);
   await broker.close();
 });
@@ -171,6 +171,55 @@ describe('users and their tags decide what each may do', () => {
     expect((await guest.get(v)).body).toMatchObject({ description: '', tags: ['x'] });
     expect((await guest.del(v)).status).toBe(204);
     expect((await guest.del(v)).body).toEqual({ error: 'Object Not Found', reason: 'Not Found' });
+  });
+
+  it('takes a default queue type (defaultqueuetype) when it makes a vhost, and keeps it through updates', async () => {
+    const v = `/api/vhosts/${name('vdq')}`;
+    expect((await guest.put(v, { defaultqueuetype: 'quorum' })).status).toBe(201);
+    expect((await guest.put(v, { defaultqueuetype: 'stream', description: 'd' })).status).toBe(204);
+    expect((await guest.get(v)).body).toMatchObject({ default_queue_type: 'quorum', metadata: { default_queue_type: 'quorum', description: 'd', tags: [] } });
+    expect(Object.keys(((await guest.get(v)).body as { metadata: object }).metadata)).toEqual(['default_queue_type', 'description', 'tags']);
+    // the definitions export names the vhost and nothing more
+    const defs = (await guest.get('/api/definitions')).body as { vhosts: { name: string }[] };
+    expect(defs.vhosts.find((x) => x.name === name('vdq'))).toEqual({ name: name('vdq') });
+    // a vhost made without one says so with the string 'undefined'
+    expect((await guest.get(`/api/vhosts/${name('v')}`)).body).toMatchObject({ default_queue_type: 'undefined', metadata: { description: '', tags: [] } });
+    // definitions bring it in their vhost metadata
+    expect((await guest.post('/api/definitions', { vhosts: [{ name: name('vdqdef'), metadata: { default_queue_type: 'stream', description: 'imported' } }] })).status).toBe(204);
+    expect((await guest.get(`/api/vhosts/${name('vdqdef')}`)).body).toMatchObject({ default_queue_type: 'stream', description: 'imported' });
+    // an unknown type: RabbitMQ's 500, its text as an Erlang string, and no vhost
+    const bad = `/api/vhosts/${name('vdqbad')}`;
+    expect(await guest.put(bad, { defaultqueuetype: 'bogus' })).toMatchObject({ status: 500, body: { error: [...Buffer.from('Error occured while adding vhost')], reason: 'invalid_queue_type' } });
+    expect((await guest.get(bad)).status).toBe(404);
+  });
+
+  it('gives a durable queue declared without x-queue-type the default type of its vhost, when that type can have it', async () => {
+    await guest.put(`/api/vhosts/${name('vdq')}`, { defaultqueuetype: 'quorum' });
+    const url = new URL(broker.url);
+    url.pathname = `/${encodeURIComponent(name('vdq'))}`;
+    const conn = await amqp.connect(url.toString());
+    conn.on('error', () => undefined);
+    try {
+      const ch = await conn.createChannel();
+      ch.on('error', () => undefined);
+      await ch.assertQueue('durable', { durable: true });
+      await ch.assertQueue('transient', { durable: false });
+      await ch.assertQueue('auto-delete', { durable: true, autoDelete: true });
+      await ch.assertQueue('classic', { durable: true, arguments: { 'x-queue-type': 'classic' } });
+      await ch.assertQueue('durable', { durable: true });
+      const reply = await eventually(broker, () => guest.get(`/api/queues/${name('vdq')}?columns=name,type,arguments`), (r) => (r.body as object[]).length === 4);
+      const queues = reply.body as { name: string; type: string; arguments: object }[];
+      expect(Object.fromEntries(queues.map((q) => [q.name, [q.type, q.arguments]]))).toEqual({
+        durable: ['quorum', { 'x-queue-type': 'quorum' }],
+        transient: ['classic', {}],
+        'auto-delete': ['classic', {}],
+        classic: ['classic', { 'x-queue-type': 'classic' }],
+      });
+      // a server-named queue cannot be a quorum queue
+      await expect(ch.assertQueue('', { durable: true })).rejects.toThrow('Cannot declare a server-named queue for type rabbit_quorum_queue');
+    } finally {
+      await conn.close().catch(() => undefined);
+    }
   });
 });
 
