@@ -11,7 +11,7 @@ import type { ClientConnection } from './clients.js';
 import { ChurnCounters, MessageCounters } from './observation.js';
 import { Session, type SessionOutput } from './session.js';
 import type { DefinitionKind, MessageStore, Pager } from './store.js';
-import { VirtualHost, type VhostContext } from './virtual-host.js';
+import { VirtualHost, type VhostContext, type VhostLimit } from './virtual-host.js';
 
 /** Recovery order: what a definition refers to comes back before it. */
 const RECOVERY_ORDER: readonly DefinitionKind[] = ['vhost', 'policy', 'exchange', 'queue', 'binding'];
@@ -101,6 +101,7 @@ export class Broker implements VhostContext {
           vhost.description = typeof d.value.description === 'string' ? d.value.description : vhost.description;
           vhost.tags = Array.isArray(d.value.tags) ? d.value.tags.map(String) : vhost.tags;
           if (isQueueType(d.value.defaultQueueType)) vhost.defaultQueueType = d.value.defaultQueueType;
+          for (const [limit, value] of Object.entries((d.value.limits ?? {}) as Record<string, number>)) vhost.limits.set(limit as VhostLimit, value);
         } else vhost.restore(d);
       }
     }
@@ -117,9 +118,25 @@ export class Broker implements VhostContext {
     if (metadata.description !== undefined) vhost.description = metadata.description;
     if (metadata.tags !== undefined) vhost.tags = metadata.tags;
     if (!existing) vhost.defaultQueueType = metadata.defaultQueueType;
-    const value = { description: vhost.description, tags: [...vhost.tags], ...(vhost.defaultQueueType ? { defaultQueueType: vhost.defaultQueueType } : {}) };
-    this.store?.putDefinition({ kind: 'vhost', vhost: name, key: name, value });
+    this.saveVhost(vhost);
     return vhost;
+  }
+
+  /** Sets one of a vhost's limits (a negative value: no limit), or clears it with undefined. */
+  setVhostLimit(vhost: VirtualHost, limit: VhostLimit, value: number | undefined): void {
+    if (value === undefined) vhost.limits.delete(limit);
+    else vhost.limits.set(limit, value);
+    this.saveVhost(vhost);
+  }
+
+  private saveVhost(vhost: VirtualHost): void {
+    const value = {
+      description: vhost.description,
+      tags: [...vhost.tags],
+      ...(vhost.defaultQueueType ? { defaultQueueType: vhost.defaultQueueType } : {}),
+      ...(vhost.limits.size ? { limits: Object.fromEntries(vhost.limits) } : {}),
+    };
+    this.store?.putDefinition({ kind: 'vhost', vhost: vhost.name, key: vhost.name, value });
   }
 
   private createVhost(name: string): VirtualHost {

@@ -94,12 +94,18 @@ export interface ReplyTarget {
 
 const REPLY_TO_PREFIX = `${REPLY_TO}.`;
 
+/** The limits a vhost can have: RabbitMQ 3.10's vhost-limits. */
+export const VHOST_LIMITS = ['max-connections', 'max-queues'] as const;
+export type VhostLimit = (typeof VHOST_LIMITS)[number];
+
 export class VirtualHost implements QueueHost {
   /**
    * The type a durable, non-exclusive, non-auto-delete queue declared without x-queue-type gets (its
    * vhost metadata's default_queue_type); set only when the vhost is made, as RabbitMQ sets it.
    */
   defaultQueueType: QueueType | undefined = undefined;
+  /** RabbitMQ's vhost limits that are set (a negative value is no limit), in the order they were set. */
+  readonly limits = new Map<VhostLimit, number>();
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
   readonly policies = new Map<string, CompiledPolicy>();
@@ -273,6 +279,10 @@ export class VirtualHost implements QueueHost {
       this.assertQueueEquivalent(existing, d);
       existing.touch();
       return existing;
+    }
+    const maxQueues = this.limits.get('max-queues');
+    if (maxQueues !== undefined && maxQueues >= 0 && this.queues.size >= maxQueues) {
+      throw preconditionFailed(`cannot declare queue '${name}': queue limit in vhost '${this.name}' (${maxQueues}) is reached`);
     }
     // the channel checks the dead-letter exchange's type before the queue checks its arguments
     const dlx = d.args['x-dead-letter-exchange'];

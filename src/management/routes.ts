@@ -11,11 +11,12 @@ import { contentHeaderOf } from '../broker/message.js';
 import type { Policy, PolicyTarget } from '../broker/policy.js';
 import { PublishOutcome } from '../broker/publishing.js';
 import type { Session } from '../broker/session.js';
-import type { VirtualHost } from '../broker/virtual-host.js';
+import { VHOST_LIMITS, type VhostLimit, type VirtualHost } from '../broker/virtual-host.js';
 import { registerDefinitionRoutes } from './definition-routes.js';
 import { registerEntityRoutes } from './entity-routes.js';
 import { ApiError, badRequest, internalServerError, notFound } from './errors.js';
 import { NO_CONTENT, bodyObject, ok, parseBool, putReply, requireKeys, vhostParam, withSession, type AddRoute, type JsonObject } from './handlers.js';
+import type { Json } from './json.js';
 import { shapeItem, shapeList } from './query.js';
 import { isMonitor, listedVhosts, visibleVhosts } from './rights.js';
 import type { ApiContext, ApiRequest, Reply } from './server.js';
@@ -302,10 +303,31 @@ function vhostRoutes(add: AddRoute): void {
     vhostParam(ctx, req);
     return ok(ctx.broker.permissions.listTopic().filter((t) => t.vhost === req.params.vhost).map((t) => vhostFirst(topicPermissionView(t))));
   });
-  add('GET', '/api/vhost-limits', 'vhost-visible', () => ok([]));
+  const limitsView = (v: VirtualHost) => ({ vhost: v.name, value: Object.fromEntries([...v.limits].sort(([a], [b]) => a.localeCompare(b))) });
+  add('GET', '/api/vhost-limits', 'vhost-visible', (_req, ctx) =>
+    ok(ctx.broker.vhostNames.map((n) => ctx.broker.vhost(n)!).filter((v) => v.limits.size > 0).map(limitsView)),
+  );
   add('GET', '/api/vhost-limits/:vhost', 'vhost-visible', (req, ctx) => {
-    vhostParam(ctx, req);
-    return ok([]);
+    const v = vhostParam(ctx, req);
+    return ok(v.limits.size > 0 ? [limitsView(v)] : []);
+  });
+  add('PUT', '/api/vhost-limits/:vhost/:name', 'admin', (req, ctx) => {
+    const v = ctx.broker.vhost(req.params.vhost);
+    if (!v) throw new ApiError(404, 'not_found', 'vhost_not_found');
+    const body = bodyObject(req);
+    requireKeys(body, ['value']);
+    // rabbit_vhost_limit's validation, with its texts
+    const value = body.value;
+    const limit = req.params.name;
+    if (!(VHOST_LIMITS as readonly string[]).includes(limit)) throw badRequest(`Validation failed\n\nUnrecognised terms [{${erlangValue(limit)},${erlangValue(value)}}] in limits\n`);
+    if (typeof value !== 'number' || !Number.isInteger(value)) throw badRequest(`Validation failed\n\n${limit} should be a number, actually was ${erlangValue(value)}\n`);
+    ctx.broker.setVhostLimit(v, limit as VhostLimit, value);
+    return NO_CONTENT;
+  });
+  add('DELETE', '/api/vhost-limits/:vhost/:name', 'admin', (req, ctx) => {
+    const v = vhostParam(ctx, req);
+    if ((VHOST_LIMITS as readonly string[]).includes(req.params.name)) ctx.broker.setVhostLimit(v, req.params.name as VhostLimit, undefined);
+    return NO_CONTENT;
   });
 }
 
@@ -407,3 +429,7 @@ export function registerRoutes(add: AddRoute): void {
   registerDefinitionRoutes(add);
 }
 
+/** A decoded JSON value as Erlang prints it in RabbitMQ's validation texts: strings as binaries. */
+function erlangValue(v: Json | undefined): string {
+  return typeof v === 'string' ? `<<"${v}">>` : v === null || v === undefined ? 'null' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+}

@@ -422,6 +422,11 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
     if (!vhost) {
       throw amqpError(ReplyCode.NOT_ALLOWED, `vhost ${args.virtualHost} not found`, CONNECTION_OPEN);
     }
+    // the limit before the permission, as rabbit_reader checks them
+    const maxConnections = vhost.limits.get('max-connections');
+    if (maxConnections !== undefined && maxConnections >= 0 && [...this.broker.connections].filter((c) => c.vhost === vhost.name).length >= maxConnections) {
+      throw amqpError(ReplyCode.NOT_ALLOWED, `access to vhost '${vhost.name}' refused for user '${this.authenticated!.name}': connection limit (${maxConnections}) is reached`, CONNECTION_OPEN);
+    }
     if (!this.broker.permissions.hasVhostAccess(this.authenticated!.name, vhost.name)) {
       throw amqpError(ReplyCode.NOT_ALLOWED, `access to vhost '${vhost.name}' refused for user '${this.authenticated!.name}'`, CONNECTION_OPEN);
     }

@@ -92,12 +92,13 @@ describe('durability', () => {
     expect([...broker!.broker.vhost('/')!.policies.keys()]).toEqual(['ttl']);
   });
 
-  it('keeps a vhost with its description, tags and default queue type', async () => {
+  it('keeps a vhost with its description, tags, default queue type and limits', async () => {
     await start(true);
-    broker!.broker.addVhost('dq', { description: 'kept', tags: ['t'], defaultQueueType: 'quorum' });
+    const made = broker!.broker.addVhost('dq', { description: 'kept', tags: ['t'], defaultQueueType: 'quorum' });
+    broker!.broker.setVhostLimit(made, 'max-queues', 3);
     await restart();
     const v = broker!.broker.vhost('dq')!;
-    expect([v.description, v.tags, v.defaultQueueType]).toEqual(['kept', ['t'], 'quorum']);
+    expect([v.description, v.tags, v.defaultQueueType, [...v.limits]]).toEqual(['kept', ['t'], 'quorum', [['max-queues', 3]]]);
   });
 
   it('deleted definitions stay deleted', async () => {

@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBroker, type TestBroker } from '../support/broker.js';
 import { api, eventually, rawGet, type Api } from '../support/management.js';
+import { RawClient } from '../support/raw-client.js';
 
 let broker: TestBroker;
 let guest: Api;
@@ -21,7 +22,7 @@ afterAll(async () => {
   for (const q of ['q1', 'q2', 'q3', 'qp', 'get', 'pol', 'def']) await guest.del(`/api/queues/%2F/${name(q)}`);
   for (const x of ['x1', 'xdef']) await guest.del(`/api/exchanges/%2F/${name(x)}`);
   for (const u of ['admin', 'mon', 'mgmt', 'pol', 'none', 'hash', 'conn']) await guest.del(`/api/users/${name(u)}`);
-  for (const v of ['v', 'vdef', 'vdq', 'vdqdef']) await guest.del(`/api/vhosts/${name(v)}`);
+  for (const v of ['v', 'vdef', 'vdq', 'vdqdef', 'vlim']) await guest.del(`/api/vhosts/${name(v)}`);
   await guest.del(`/api/policies/%2F/${name('p')}`);
   await broker.close();
 });
@@ -219,6 +220,59 @@ describe('users and their tags decide what each may do', () => {
       await expect(ch.assertQueue('', { durable: true })).rejects.toThrow('Cannot declare a server-named queue for type rabbit_quorum_queue');
     } finally {
       await conn.close().catch(() => undefined);
+    }
+  });
+});
+
+describe('vhost limits', () => {
+  const limits = `/api/vhost-limits/${name('vlim')}`;
+  const vhostUrl = () => {
+    const url = new URL(broker.url);
+    url.pathname = `/${encodeURIComponent(name('vlim'))}`;
+    return url.toString();
+  };
+
+  it('sets, shows and clears max-connections and max-queues with the answers of RabbitMQ', async () => {
+    expect((await guest.put(`/api/vhosts/${name('vlim')}`, {})).status).toBe(201);
+    expect((await guest.get(limits)).body).toEqual([]);
+    expect((await guest.put(`${limits}/max-queues`, { value: 1 })).status).toBe(204);
+    expect((await guest.put(`${limits}/max-connections`, { value: -1 })).status).toBe(204);
+    expect((await guest.get(limits)).body).toEqual([{ vhost: name('vlim'), value: { 'max-connections': -1, 'max-queues': 1 } }]);
+    expect(((await guest.get('/api/vhost-limits')).body as { vhost: string }[]).filter((l) => l.vhost === name('vlim'))).toHaveLength(1);
+    expect(await guest.put(`${limits}/max-bogus`, { value: 1 })).toMatchObject({ status: 400, body: { error: 'bad_request', reason: 'Validation failed\n\nUnrecognised terms [{<<"max-bogus">>,1}] in limits\n' } });
+    expect(await guest.put(`${limits}/max-queues`, { value: 'x' })).toMatchObject({ status: 400, body: { reason: 'Validation failed\n\nmax-queues should be a number, actually was <<"x">>\n' } });
+    expect(await guest.put(`${limits}/max-queues`, {})).toMatchObject({ status: 400, body: { reason: '[{key_missing,value}]' } });
+    expect(await guest.put(`/api/vhost-limits/${name('nolim')}/max-queues`, { value: 1 })).toMatchObject({ status: 404, body: { error: 'not_found', reason: 'vhost_not_found' } });
+    expect((await guest.del(`${limits}/max-connections`)).status).toBe(204);
+    expect((await guest.del(`${limits}/max-connections`)).status).toBe(204);
+    expect((await guest.get(limits)).body).toEqual([{ vhost: name('vlim'), value: { 'max-queues': 1 } }]);
+  });
+
+  it('refuses a queue past max-queues (406 over AMQP, 400 over HTTP) and a connection past max-connections (530)', async () => {
+    await guest.put(`/api/vhosts/${name('vlim')}`, {});
+    await guest.put(`${limits}/max-queues`, { value: 1 });
+    const conn = await amqp.connect(vhostUrl());
+    conn.on('error', () => undefined);
+    try {
+      const ch = await conn.createChannel();
+      ch.on('error', () => undefined);
+      await ch.assertQueue('only');
+      await ch.assertQueue('only');
+      await expect(ch.assertQueue('second')).rejects.toThrow(`PRECONDITION_FAILED - cannot declare queue 'second': queue limit in vhost '${name('vlim')}' (1) is reached`);
+      expect(await guest.put(`/api/queues/${name('vlim')}/second`, {})).toMatchObject({ status: 400, body: { error: 'bad_request', reason: `cannot declare queue 'second': queue limit in vhost '${name('vlim')}' (1) is reached` } });
+      await guest.put(`${limits}/max-connections`, { value: 1 });
+      const raw = await RawClient.connect(broker.port, broker.host);
+      const refused = await raw.handshake({ vhost: name('vlim') }).then(
+        () => 'opened',
+        (e: Error) => e.message,
+      );
+      raw.destroy();
+      const text = `NOT_ALLOWED - access to vhost '${name('vlim')}' refused for user 'guest': connection limit (1) is reached`;
+      expect(refused).toContain(JSON.stringify({ replyCode: 530, replyText: text, classId: 10, methodId: 40 }));
+    } finally {
+      await conn.close().catch(() => undefined);
+      await guest.del(`${limits}/max-connections`);
+      await guest.del(`/api/queues/${name('vlim')}/only`);
     }
   });
 });
