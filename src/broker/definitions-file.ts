@@ -10,7 +10,7 @@ import { isQueueType } from './arguments.js';
 import { BrokerError } from './errors.js';
 import type { Policy, PolicyTarget } from './policy.js';
 import { NO_OUTPUT, type Session } from './session.js';
-import type { VirtualHost } from './virtual-host.js';
+import { VHOST_LIMITS, type VhostLimit, type VirtualHost } from './virtual-host.js';
 import { jsonToTable, tableToJson, type Json as Plain } from '../protocol/field-json.js';
 
 type Obj = { [key: string]: Plain };
@@ -43,7 +43,7 @@ export function exportDefinitions(broker: Broker, version: string, vhost?: strin
   if (vhost !== undefined) {
     const v = broker.vhost(vhost);
     if (!v) throw new DefinitionsError(`no vhost '${vhost}'`);
-    return { rabbit_version: version, parameters: [], ...vhostContents(v, false) };
+    return { rabbit_version: version, parameters: limitParameters([v]), ...vhostContents(v, false) };
   }
   const contents = { policies: [] as Obj[], queues: [] as Obj[], exchanges: [] as Obj[], bindings: [] as Obj[] };
   for (const name of broker.vhostNames) {
@@ -60,7 +60,7 @@ export function exportDefinitions(broker: Broker, version: string, vhost?: strin
     vhosts: broker.vhostNames.map((name) => ({ name })),
     permissions: broker.permissions.list().map((p) => ({ user: p.user, vhost: p.vhost, configure: p.permissions.configure, write: p.permissions.write, read: p.permissions.read })),
     topic_permissions: broker.permissions.listTopic().map((t) => ({ user: t.user, vhost: t.vhost, exchange: t.exchange, write: t.write, read: t.read })),
-    parameters: [],
+    parameters: limitParameters(broker.vhostNames.map((n) => broker.vhost(n)!)),
     global_parameters: [],
     ...contents,
   };
@@ -81,6 +81,11 @@ const list = (defs: Obj, key: string): Obj[] => {
   return items.filter((i): i is Obj => i !== null && typeof i === 'object' && !Array.isArray(i));
 };
 const bool = (v: Plain | undefined) => v === true || v === 'true';
+
+/** The vhosts' limits as RabbitMQ exports them: its vhost-limits runtime parameter. */
+function limitParameters(vhosts: readonly VirtualHost[]): Obj[] {
+  return vhosts.filter((v) => v.limits.size > 0).map((v) => ({ value: Object.fromEntries(v.limits), vhost: v.name, component: 'vhost-limits', name: 'limits' }));
+}
 
 /** A vhost's metadata as RabbitMQ shows it (an Erlang map: keys in order), default_queue_type when set. */
 export function vhostMetadata(v: VirtualHost): { default_queue_type?: string; description: string; tags: string[] } {
@@ -112,6 +117,17 @@ export function importDefinitions(broker: Broker, defs: Obj, options: ImportOpti
     if (!v) throw new DefinitionsError(name === undefined ? 'Virtual host does not exist and is not specified in definitions file.' : `Please create virtual host "${name}" prior to importing definitions.`);
     return v;
   };
+  // of the runtime parameters, Warren has the vhost limits
+  for (const p of list(defs, 'parameters')) {
+    if (p.component !== 'vhost-limits') continue;
+    const v = vhostOf(p);
+    for (const [limit, value] of Object.entries((p.value ?? {}) as Obj)) {
+      if (!(VHOST_LIMITS as readonly string[]).includes(limit) || typeof value !== 'number' || !Number.isInteger(value)) {
+        throw new DefinitionsError(`vhost-limits of vhost '${v.name}': ${limit} = ${JSON.stringify(value)} is not a limit Warren knows with an integer value`);
+      }
+      broker.setVhostLimit(v, limit as VhostLimit, value);
+    }
+  }
   for (const p of list(defs, 'policies')) {
     const v = vhostOf(p);
     const policy = policyOf(p);

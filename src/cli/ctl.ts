@@ -385,6 +385,12 @@ async function list(ctx: Context, command: string, args: string[]): Promise<void
   for (const row of rows) ctx.out(cells(row).map(([, v, kind]) => renderCell(v, kind)).join('\t'));
 }
 
+/** Every limit the vhost has, cleared. */
+async function clearVhostLimits(ctx: Context): Promise<void> {
+  const current = (await ctx.api.get<{ value: Record<string, number> }[]>(`/api/vhost-limits/${seg(ctx.vhost)}`)) ?? [];
+  for (const name of Object.keys(current[0]?.value ?? {})) await ctx.api.send('DELETE', `/api/vhost-limits/${seg(ctx.vhost)}/${seg(name)}`);
+}
+
 const timeoutSeconds = (opts: Values, fallback: number) => (opts.timeout === undefined ? fallback : Number(opts.timeout));
 
 function argumentError(ctx: Context, message: string): CtlError {
@@ -649,6 +655,47 @@ const COMMANDS: Record<string, Command> = {
       }
       const body = { pattern, definition: parsed, priority: Number(priority), 'apply-to': ctx.opts['apply-to'] };
       await ctx.api.send('PUT', `/api/policies/${seg(ctx.vhost)}/${seg(name!)}`, body);
+    },
+  },
+  set_vhost_limits: {
+    usage: 'set_vhost_limits [-p <vhost>] <definition>',
+    arity: [1, 1],
+    async run(ctx, [definition]) {
+      ctx.info(`Setting vhost limits to "${definition}" for vhost "${ctx.vhost}" ...`);
+      let limits: Record<string, unknown>;
+      try {
+        limits = JSON.parse(definition!) as Record<string, unknown>;
+      } catch {
+        throw argumentError(ctx, `could not parse JSON document: ${definition}`);
+      }
+      // the definition replaces the vhost's limits, as rabbit_vhost_limit:set does
+      await clearVhostLimits(ctx);
+      for (const [name, value] of Object.entries(limits)) await ctx.api.send('PUT', `/api/vhost-limits/${seg(ctx.vhost)}/${seg(name)}`, { value });
+    },
+  },
+  clear_vhost_limits: {
+    usage: 'clear_vhost_limits [-p <vhost>]',
+    arity: [0, 0],
+    async run(ctx) {
+      ctx.info(`Clearing vhost "${ctx.vhost}" limits ...`);
+      await clearVhostLimits(ctx);
+    },
+  },
+  list_vhost_limits: {
+    usage: 'list_vhost_limits [-p <vhost>] [--global]',
+    arity: [0, 0],
+    async run(ctx) {
+      type Limits = { vhost: string; value: Record<string, number> }[];
+      if (ctx.opts.global) {
+        ctx.info('Listing limits for all vhosts ...');
+        const all = (await ctx.api.get<Limits>('/api/vhost-limits')) ?? [];
+        if (all.length && !ctx.opts.silent && !ctx.opts['no-table-headers']) ctx.out('vhost\tlimits');
+        for (const l of all) ctx.out(`${l.vhost}\t${JSON.stringify(l.value)}`);
+        return;
+      }
+      ctx.info(`Listing limits for vhost "${ctx.vhost}" ...`);
+      const mine = (await ctx.api.get<Limits>(`/api/vhost-limits/${seg(ctx.vhost)}`)) ?? [];
+      ctx.out(mine.length ? JSON.stringify(mine[0]!.value) : '');
     },
   },
   clear_policy: {

@@ -267,6 +267,19 @@ describe.skipIf(!overview)('warren ctl', () => {
       expect((await (await api('GET', `/api/vhosts/${name}`)).json()) as object).toMatchObject({ description: 'for quorum', tags: ['a', 'b'], default_queue_type: 'quorum' });
     });
 
+    it('sets, lists and clears vhost limits, printing what rabbitmqctl prints', async () => {
+      const name = unique('vhlim');
+      cleanups.push(() => api('DELETE', `/api/vhosts/${name}`));
+      await api('PUT', `/api/vhosts/${name}`, {});
+      expect(await warren('set_vhost_limits', '-p', name, '{"max-connections": 5}')).toEqual({ code: 0, stdout: `Setting vhost limits to "{"max-connections": 5}" for vhost "${name}" ...\n`, stderr: '' });
+      // a new definition replaces the old one
+      expect((await warren('set_vhost_limits', '-p', name, '{"max-queues": 3}')).code).toBe(0);
+      expect(await warren('list_vhost_limits', '-p', name)).toEqual({ code: 0, stdout: `Listing limits for vhost "${name}" ...\n{"max-queues":3}\n`, stderr: '' });
+      expect((await warren('list_vhost_limits', '--global')).stdout).toContain(`\n${name}\t{"max-queues":3}\n`);
+      expect(await warren('clear_vhost_limits', '-p', name)).toEqual({ code: 0, stdout: `Clearing vhost "${name}" limits ...\n`, stderr: '' });
+      expect(await warren('list_vhost_limits', '-p', name)).toEqual({ code: 0, stdout: `Listing limits for vhost "${name}" ...\n\n`, stderr: '' });
+    });
+
     it('turns tracing on and off, keeping the vhost’s description and tags, and prints what rabbitmqctl prints', async () => {
       const name = unique('traced');
       cleanups.push(() => api('DELETE', `/api/vhosts/${name}`));

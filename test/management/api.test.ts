@@ -22,7 +22,7 @@ afterAll(async () => {
   for (const q of ['q1', 'q2', 'q3', 'qp', 'get', 'pol', 'def']) await guest.del(`/api/queues/%2F/${name(q)}`);
   for (const x of ['x1', 'xdef']) await guest.del(`/api/exchanges/%2F/${name(x)}`);
   for (const u of ['admin', 'mon', 'mgmt', 'pol', 'none', 'hash', 'conn']) await guest.del(`/api/users/${name(u)}`);
-  for (const v of ['v', 'vdef', 'vdq', 'vdqdef', 'vlim']) await guest.del(`/api/vhosts/${name(v)}`);
+  for (const v of ['v', 'vdef', 'vdq', 'vdqdef', 'vlim', 'vlimdef']) await guest.del(`/api/vhosts/${name(v)}`);
   await guest.del(`/api/policies/%2F/${name('p')}`);
   await broker.close();
 });
@@ -246,6 +246,14 @@ describe('vhost limits', () => {
     expect((await guest.del(`${limits}/max-connections`)).status).toBe(204);
     expect((await guest.del(`${limits}/max-connections`)).status).toBe(204);
     expect((await guest.get(limits)).body).toEqual([{ vhost: name('vlim'), value: { 'max-queues': 1 } }]);
+    // definitions carry them as the vhost-limits runtime parameter, both ways
+    const exported = (await guest.get('/api/definitions')).body as { parameters: { vhost: string }[] };
+    const parameter = { value: { 'max-queues': 1 }, vhost: name('vlim'), component: 'vhost-limits', name: 'limits' };
+    expect(exported.parameters.filter((p) => p.vhost === name('vlim'))).toEqual([parameter]);
+    expect(Object.keys(exported.parameters.find((p) => p.vhost === name('vlim'))!)).toEqual(['value', 'vhost', 'component', 'name']);
+    const imported = { vhosts: [{ name: name('vlimdef') }], parameters: [{ ...parameter, vhost: name('vlimdef'), value: { 'max-queues': 7 } }] };
+    expect((await guest.post('/api/definitions', imported)).status).toBe(204);
+    expect((await guest.get(`/api/vhost-limits/${name('vlimdef')}`)).body).toEqual([{ vhost: name('vlimdef'), value: { 'max-queues': 7 } }]);
   });
 
   it('refuses a queue past max-queues (406 over AMQP, 400 over HTTP) and a connection past max-connections (530)', async () => {
