@@ -271,8 +271,10 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
     if (observed.frame.hasSubscribers) observed.frame.publish({ broker: this.broker, connection: this.id, channel, direction: 'in', type, payload });
     if (this.phase >= State.Closing) return this.onFrameWhileClosing(type, channel, payload);
     try {
-      if (this.phase !== State.Running) this.onHandshakeFrame(type, channel, payload);
-      else if (channel === 0) this.onConnectionFrame(type, payload);
+      if (this.phase !== State.Running) return this.onHandshakeFrame(type, channel, payload);
+      // the reader refuses a header too short to read before any channel, 0 included, sees it
+      if (type === FRAME_HEADER && payload.length < CONTENT_HEADER_MIN_SIZE) throw frameError(type, payload, 'unknown_frame');
+      if (channel === 0) this.onConnectionFrame(type, payload);
       else this.onChannelFrame(type, channel, payload);
     } catch (err) {
       if (err instanceof AmqpError) this.onError(err, channel);
@@ -319,8 +321,6 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
       case FRAME_METHOD:
         break;
       case FRAME_HEADER:
-        if (payload.length < CONTENT_HEADER_MIN_SIZE) throw frameError(type, payload, 'unknown_frame');
-        throw amqpError(ReplyCode.UNEXPECTED_FRAME, frameErrorDetail(type, payload));
       case FRAME_BODY:
         throw amqpError(ReplyCode.UNEXPECTED_FRAME, frameErrorDetail(type, payload));
       default:
@@ -445,8 +445,6 @@ export class Connection implements FrameSink, FlowListener, ConnectionPort, Clie
 
   private onChannelFrame(type: number, id: number, payload: Buffer): void {
     if (type !== FRAME_METHOD && type !== FRAME_HEADER && type !== FRAME_BODY) throw channelFrameError(type, payload);
-    // the reader refuses a header too short to read before any channel sees it
-    if (type === FRAME_HEADER && payload.length < CONTENT_HEADER_MIN_SIZE) throw frameError(type, payload, 'unknown_frame');
     const channel = this.channels.get(id);
     if (channel) return channel.onFrame(type, payload);
     // the first frame on a new id makes a channel, which must begin with channel.open
