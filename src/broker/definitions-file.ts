@@ -121,7 +121,8 @@ export function importDefinitions(broker: Broker, defs: Obj, options: ImportOpti
   for (const p of list(defs, 'parameters')) {
     if (p.component !== 'vhost-limits') continue;
     const v = vhostOf(p);
-    for (const [limit, value] of Object.entries((p.value ?? {}) as Obj)) {
+    if (p.value === null || typeof p.value !== 'object' || Array.isArray(p.value)) throw new DefinitionsError(`vhost-limits of vhost '${v.name}': the value must be an object of limits, not ${JSON.stringify(p.value)}`);
+    for (const [limit, value] of Object.entries(p.value as Obj)) {
       if (!(VHOST_LIMITS as readonly string[]).includes(limit) || typeof value !== 'number' || !Number.isInteger(value)) {
         throw new DefinitionsError(`vhost-limits of vhost '${v.name}': ${limit} = ${JSON.stringify(value)} is not a limit Warren knows with an integer value`);
       }

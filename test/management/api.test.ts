@@ -254,6 +254,11 @@ describe('vhost limits', () => {
     const imported = { vhosts: [{ name: name('vlimdef') }], parameters: [{ ...parameter, vhost: name('vlimdef'), value: { 'max-queues': 7 } }] };
     expect((await guest.post('/api/definitions', imported)).status).toBe(204);
     expect((await guest.get(`/api/vhost-limits/${name('vlimdef')}`)).body).toEqual([{ vhost: name('vlimdef'), value: { 'max-queues': 7 } }]);
+    if (broker.embedded) {
+      // Warren's own refusal, a sentence: a value that is no object of limits is not taken silently
+      const broken = { parameters: [{ ...parameter, vhost: name('vlimdef'), value: 5 }] };
+      expect(await guest.post('/api/definitions', broken)).toMatchObject({ status: 400, body: { reason: expect.stringContaining('must be an object of limits') } });
+    }
   });
 
   it('refuses a queue past max-queues (406 over AMQP, 400 over HTTP) and a connection past max-connections (530)', async () => {
